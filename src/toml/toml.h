@@ -67,6 +67,9 @@ unsigned toml_table_key_column(const TomlValue *table, size_t index);
 TomlValue *toml_table_get(const TomlValue *table, const char *key);
 /* Index of KEY or -1. */
 long toml_table_find(const TomlValue *table, const char *key);
+/* The key at INDEX and its length in bytes: quoted keys may contain NUL
+ * ("\u0000"), which toml_table_key() cannot show. */
+const char *toml_table_key_bytes(const TomlValue *table, size_t index, size_t *ret_len);
 
 /* Building trees for the writer. Constructors return NULL on allocation
  * failure. Setters take ownership of VALUE, also on failure. */
@@ -75,15 +78,17 @@ TomlValue *toml_array_new(void);
 TomlValue *toml_string_new(const char *s);
 TomlValue *toml_integer_new(int64_t i);
 TomlValue *toml_boolean_new(bool b);
+TomlValue *toml_string_new_len(const char *s, size_t len);  /* S may contain NUL */
+TomlValue *toml_float_new(double d);
 int toml_table_set(TomlValue *table, const char *key, TomlValue *value);  /* replaces an existing key in place */
 int toml_array_append(TomlValue *array, TomlValue *value);
 
 /*
  * Serialize a table tree. Layout:
  * - a table's plain keys first ("key = value"), in insertion order;
- * - arrays with 0 or 1 element inline ("[]", "[\"x\"]"); with 2 or more,
- *   one element per line indented by four spaces, a trailing comma after
- *   the last one and "]" on its own line;
+ * - arrays with 0 or 1 element inline ("[]", "[\"x\"]"). Arrays with 2 or
+ *   more are written one element per line indented by four spaces, with a
+ *   trailing comma after the last one and "]" on its own line;
  * - a non-empty array whose elements are all tables is written after the
  *   plain keys as "[[name]]" sections; an empty one stays inline as "[]";
  * - sub-tables follow as "[name]" / "[a.b]" sections, each header preceded
@@ -93,3 +98,12 @@ int toml_array_append(TomlValue *array, TomlValue *value);
  * Returns 0 and a NUL-terminated string (caller frees), or -ENOMEM.
  */
 int toml_write(const TomlValue *root, char **ret, size_t *ret_len);
+
+/* Compare two trees by content: same types, equal scalars (NaN equals NaN,
+ * 0.0 and -0.0 differ), arrays element by element, tables as sets of keys
+ * regardless of key order. Locations are ignored. */
+bool toml_value_equal(const TomlValue *a, const TomlValue *b);
+
+static inline void toml_value_freep(TomlValue **v) {
+        toml_value_free(*v);
+}
