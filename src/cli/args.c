@@ -68,14 +68,14 @@ static char *choices_join(const char *const *choices) {
         return text;
 }
 
-static int parser_check_choice(Parser *p, const char *what, const char *const *choices, const char *value) {
+static int parser_check_choice(Parser *p, const char *label, const char *const *choices, const char *value) {
         _cleanup_free_ char *expected = NULL;
 
         if (choice_is_valid(choices, value))
                 return 0;
 
         expected = choices_join(choices);
-        return parser_error(p, "invalid value '%s' for %s (expected: %s)", value, what,
+        return parser_error(p, "invalid value '%s' for %s (expected: %s)", value, label,
                             expected ? expected : "?");
 }
 
@@ -127,7 +127,7 @@ static int parser_take_next_value(Parser *p, const char *spelling, const char **
         const char *next = p->index + 1 < p->argc ? p->argv[p->index + 1] : NULL;
 
         /* A following option is more likely a forgotten value than a value
-         * that starts with '-'; such values can be given as --opt=VALUE. */
+         * that starts with '-'. Such values can be given as --opt=VALUE. */
         if (!next || (next[0] == '-' && next[1] != '\0'))
                 return parser_error(p, "option '%s' requires a value", spelling);
 
@@ -265,11 +265,11 @@ static int parser_positional(Parser *p, const char *word) {
                         continue;
 
                 if (a->choices) {
-                        _cleanup_free_ char *what = NULL;
+                        _cleanup_free_ char *label = NULL;
 
-                        if (asprintf(&what, "<%s>", a->name) < 0)
+                        if (asprintf(&label, "<%s>", a->name) < 0)
                                 return kp_error_set(p->err, -ENOMEM, "out of memory");
-                        r = parser_check_choice(p, what, a->choices, word);
+                        r = parser_check_choice(p, label, a->choices, word);
                         if (r < 0)
                                 return r;
                 }
@@ -354,6 +354,14 @@ int cli_parse(const CliProgram *program, int argc, char *const *argv, CliInvocat
         }
 
         return parser_check_complete(&p);
+}
+
+const char *const *cli_option_choices(const CliOption *o) {
+        if (o->choices)
+                return o->choices;
+        if (o->list_choices)
+                return o->list_choices();
+        return NULL;
 }
 
 static size_t option_index(const CliOption *options, const char *long_name) {

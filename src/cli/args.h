@@ -8,11 +8,11 @@
 
 /*
  * The command table and its parser. One table describes every command with
- * its arguments and options; the parser, --help, the shell completion
+ * its arguments and options. The parser, --help, the shell completion
  * scripts and the man pages are all generated from it.
  */
 
-/* Fixed capacities of one table entry; the table is static, so these only
+/* Fixed capacities of one table entry. The table is static, so these only
  * need to fit the largest command. */
 #define CLI_ARGUMENTS_MAX 4
 #define CLI_OPTIONS_MAX 8
@@ -34,8 +34,8 @@ typedef struct CliOption {
         char short_name;                /* 0 when there is none */
         const char *value_name;         /* NULL for a flag, else e.g. "NAME" */
         CliValueKind value_kind;
-        const char *const *choices;     /* NULL-terminated; the parser rejects other values */
-        CliChoicesFunc list_choices;    /* offered by completions only; the handler checks them */
+        const char *const *choices;     /* NULL-terminated, and the parser rejects other values */
+        CliChoicesFunc list_choices;    /* offered by completions only, and the handler checks them */
         const char *help;
 } CliOption;
 
@@ -47,10 +47,10 @@ typedef enum CliArgumentKind {
 } CliArgumentKind;
 
 typedef struct CliArgument {
-        const char *name;               /* e.g. "ENV"; NULL ends the list */
+        const char *name;               /* e.g. "ENV", and NULL ends the list */
         CliArgumentKind kind;
         CliValueKind value_kind;
-        const char *const *choices;     /* NULL-terminated; the parser rejects other values */
+        const char *const *choices;     /* NULL-terminated, and the parser rejects other values */
         const char *help;
 } CliArgument;
 
@@ -67,7 +67,7 @@ typedef enum CliCommandFlags {
 typedef struct CliCommand {
         const char *name;
         const char *summary;            /* one line for the command list and NAME */
-        const char *description;        /* paragraphs for --help and the man page; may be NULL */
+        const char *description;        /* paragraphs for --help and the man page, or NULL */
         CliArgument arguments[CLI_ARGUMENTS_MAX];       /* ends at the first NULL name */
         CliOption options[CLI_OPTIONS_MAX];             /* ends at the first NULL long_name */
         CliHandler handler;
@@ -86,7 +86,7 @@ typedef struct CliProgram {
 
 typedef struct CliValue {
         bool given;
-        const char *value;      /* the option's value; NULL for flags */
+        const char *value;      /* the option's value, NULL for flags */
 } CliValue;
 
 struct CliInvocation {
@@ -103,10 +103,10 @@ struct CliInvocation {
 /*
  * Parse ARGV (ARGC words, ARGV[ARGC] == NULL) against PROGRAM into RET.
  * Global options are accepted before and after the command name. A "--"
- * ends option parsing; for a command with a trailing argument the words
+ * ends option parsing. For a command with a trailing argument the words
  * after it are passed through untouched in RET->trailing. On a usage error
  * returns -EINVAL and fills ERR (kind KP_ERROR_USAGE) with a message that
- * names the offending word and ends with a line pointing at --help; RET
+ * names the offending word and ends with a line pointing at --help. RET
  * then still names the command if one was recognized.
  */
 int cli_parse(const CliProgram *program, int argc, char *const *argv, CliInvocation *ret, KpError *err);
@@ -129,6 +129,10 @@ char *cli_command_usage(const CliProgram *program, const CliCommand *command);
 
 /* Help text for the program (COMMAND NULL) or for one command. Caller frees. */
 char *cli_help_render(const CliProgram *program, const CliCommand *command);
+
+/* The values of O to list in help, man pages and completions: its fixed
+ * choices, else those that list_choices() returns, else NULL. */
+const char *const *cli_option_choices(const CliOption *o);
 
 /* Option spelling for help and man pages: "-v, --verbose", "--name <NAME>". */
 char *cli_option_spelling(const CliOption *o);

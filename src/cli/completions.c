@@ -13,12 +13,6 @@ const char *const cli_completion_shells[] = { "bash", "zsh", "fish", NULL };
 #define LIST_FILTER_SED \
         "sed -n -e 's/^ *\"name\": \"\\([^\"]*\\)\",*$/\\1/p' -e 's/^ *\"short_id\": \"\\([^\"]*\\)\",*$/\\1/p'"
 
-static const char *const *value_choices(const char *const *choices, CliChoicesFunc list_choices) {
-        if (choices)
-                return choices;
-        return list_choices ? list_choices() : NULL;
-}
-
 static void print_words(FILE *f, const char *const *words, const char *separator) {
         for (size_t i = 0; words && words[i]; i++)
                 fprintf(f, "%s%s", i > 0 ? separator : "", words[i]);
@@ -86,7 +80,7 @@ static void bash_print_command_case(FILE *f, const CliCommand *c) {
                 if (!o->value_name)
                         continue;
                 fprintf(f, "                --%s) ", o->long_name);
-                bash_print_value(f, o->value_kind, value_choices(o->choices, o->list_choices));
+                bash_print_value(f, o->value_kind, cli_option_choices(o));
                 fputs("; return ;;\n", f);
         }
         fputs("                esac\n", f);
@@ -206,14 +200,14 @@ static void bash_render(FILE *f, const CliProgram *program) {
 
 /* --- zsh --- */
 
-/* Print S for use inside an _arguments spec or a _describe item: the text
- * is single-quoted by the caller's quoting, and ':', '[' and ']' are
- * special to _arguments. */
+/* Print S as a description inside single quotes. '[' and ']' end an
+ * _arguments explanation, so they are escaped. A ':' after the first one
+ * does not split an item, so it stays as it is. */
 static void zsh_print_description(FILE *f, const char *s) {
         for (; *s; s++) {
                 if (*s == '\'')
                         fputs("'\\''", f);
-                else if (*s == ':' || *s == '[' || *s == ']' || *s == '\\')
+                else if (*s == '[' || *s == ']' || *s == '\\')
                         fprintf(f, "\\%c", *s);
                 else
                         fputc(*s, f);
@@ -245,10 +239,13 @@ static void zsh_print_action(FILE *f, CliValueKind kind, const char *const *choi
         }
 }
 
+/* Indentation of the specs inside a command's case branch. */
+#define ZSH_SPEC_INDENT "                                "
+
 /* One _arguments spec for O, followed by END (a newline, or a line
  * continuation inside a command). */
-static void zsh_print_option_spec(FILE *f, const CliOption *o, const char *end) {
-        fputs("                ", f);
+static void zsh_print_option_spec(FILE *f, const CliOption *o, const char *indent, const char *end) {
+        fputs(indent, f);
         if (o->short_name)
                 fprintf(f, "'(-%c --%s)'{-%c,--%s}'", o->short_name, o->long_name, o->short_name, o->long_name);
         else
@@ -260,7 +257,7 @@ static void zsh_print_option_spec(FILE *f, const CliOption *o, const char *end) 
         fputc(']', f);
         if (o->value_name) {
                 fprintf(f, ":%s:", o->value_name);
-                zsh_print_action(f, o->value_kind, value_choices(o->choices, o->list_choices));
+                zsh_print_action(f, o->value_kind, cli_option_choices(o));
         }
         fprintf(f, "'%s", end);
 }
@@ -270,15 +267,15 @@ static void zsh_print_argument_spec(FILE *f, const CliArgument *a, size_t *posit
         case CLI_ARGUMENT_REQUIRED:
         case CLI_ARGUMENT_OPTIONAL:
                 /* "N:message:action" is required, "N::message:action" optional. */
-                fprintf(f, "                '%zu:%s%s:", (*position)++,
+                fprintf(f, ZSH_SPEC_INDENT "'%zu:%s%s:", (*position)++,
                         a->kind == CLI_ARGUMENT_OPTIONAL ? ":" : "", a->name);
                 zsh_print_action(f, a->value_kind, a->choices);
                 fputs("' \\\n", f);
                 break;
         case CLI_ARGUMENT_TRAILING:
         case CLI_ARGUMENT_TRAILING_OPTIONAL:
-                fprintf(f, "                '%zu:separator:(--)' \\\n", (*position)++);
-                fprintf(f, "                '*::%s:_normal' \\\n", a->name);
+                fprintf(f, ZSH_SPEC_INDENT "'%zu:separator:(--)' \\\n", (*position)++);
+                fprintf(f, ZSH_SPEC_INDENT "'*::%s:_normal' \\\n", a->name);
                 break;
         }
 }
@@ -288,7 +285,7 @@ static void zsh_print_command_case(FILE *f, const CliCommand *c) {
 
         fprintf(f, "                %s)\n                        _arguments -s $globals \\\n", c->name);
         for (const CliOption *o = c->options; o->long_name; o++)
-                zsh_print_option_spec(f, o, " \\\n");
+                zsh_print_option_spec(f, o, ZSH_SPEC_INDENT, " \\\n");
         for (const CliArgument *a = c->arguments; a->name; a++)
                 zsh_print_argument_spec(f, a, &position);
         fputs("                                && ret=0\n                        ;;\n", f);
@@ -303,7 +300,8 @@ static void zsh_render(FILE *f, const CliProgram *program) {
                 "\n"
                 "_karapace_envs() {\n"
                 "        local -a envs store_args\n"
-                "        [[ -n ${opt_args[--store]} ]] && store_args=(--store ${opt_args[--store]})\n"
+                "        local store=${opt_args[--store]:-$karapace_store}\n"
+                "        [[ -n $store ]] && store_args=(--store $store)\n"
                 "        envs=(${(f)\"$(_call_program environments %1$s $store_args --json list 2>/dev/null | "
                 LIST_FILTER_SED ")\"})\n"
                 "        compadd -a envs\n"
@@ -315,7 +313,7 @@ static void zsh_render(FILE *f, const CliProgram *program) {
                 "        globals=(\n",
                 program->name);
         for (const CliOption *o = program->global_options; o->long_name; o++)
-                zsh_print_option_spec(f, o, "\n");
+                zsh_print_option_spec(f, o, "                ", "\n");
         fputs("        )\n        commands=(\n", f);
         for (size_t i = 0; i < program->n_commands; i++) {
                 fprintf(f, "                '%s:", program->commands[i].name);
@@ -324,6 +322,8 @@ static void zsh_render(FILE *f, const CliProgram *program) {
         }
         fputs("        )\n"
               "        _arguments -C -s $globals '1: :->command' '*:: :->arguments' && ret=0\n"
+              "        # The command's own _arguments call resets opt_args, so keep --store.\n"
+              "        local karapace_store=${opt_args[--store]}\n"
               "        case $state in\n"
               "        command)\n"
               "                _describe -t commands 'karapace command' commands && ret=0\n"
@@ -357,7 +357,7 @@ static void fish_print_quoted(FILE *f, const char *s) {
 }
 
 static void fish_print_option(FILE *f, const char *condition, const CliOption *o) {
-        const char *const *choices = value_choices(o->choices, o->list_choices);
+        const char *const *choices = cli_option_choices(o);
 
         fputs("complete -c karapace", f);
         if (condition)

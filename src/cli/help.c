@@ -83,7 +83,7 @@ static void help_print_options(FILE *f, const char *title, const CliOption *opti
                 _cleanup_free_ char *s = cli_option_spelling(o);
 
                 fprintf(f, "  %-*s  %s", (int) width, s ? s : o->long_name, o->help);
-                help_print_choices(f, o->choices ? o->choices : o->list_choices ? o->list_choices() : NULL);
+                help_print_choices(f, cli_option_choices(o));
                 fputc('\n', f);
         }
 }

@@ -29,6 +29,10 @@ int engine_store_ready(Engine *e, KpError *err);
 int engine_lock(Engine *e, KpError *err);
 void engine_unlock(Engine *e);
 
+/* Take the store lock without creating or checking the store layout, for
+ * migration of a store whose version check would fail. */
+int engine_lock_only(Engine *e, KpError *err);
+
 static inline void engine_unlockp(Engine **e) {
         if (*e)
                 engine_unlock(*e);

@@ -75,7 +75,7 @@ int engine_migrate(Engine *e, MigrateSummary *ret, KpError *err) {
                 return 0;
         }
 
-        r = engine_lock(e, err);
+        r = engine_lock_only(e, err);
         if (r < 0)
                 return r;
         r = store_migrate(e->store, &result, err);

@@ -110,16 +110,19 @@ int engine_store_ready(Engine *e, KpError *err) {
         return 0;
 }
 
-int engine_lock(Engine *e, KpError *err) {
-        int r;
-
+int engine_lock_only(Engine *e, KpError *err) {
         if (e->lock_fd >= 0)
                 return kp_error_set_kind(err, KP_ERROR_STORE, -EDEADLK, "store lock: already held by this process");
+        return store_lock_acquire(e->store, &e->lock_fd, err);
+}
+
+int engine_lock(Engine *e, KpError *err) {
+        int r;
 
         r = engine_store_ready(e, err);
         if (r < 0)
                 return r;
-        return store_lock_acquire(e->store, &e->lock_fd, err);
+        return engine_lock_only(e, err);
 }
 
 void engine_unlock(Engine *e) {

@@ -7,7 +7,7 @@
 
 /*
  * Environment identities. Both are BLAKE3 over a plain concatenation of
- * tagged strings (no separators, no length prefixes); integers are written
+ * tagged strings (no separators, no length prefixes). Integers are written
  * in decimal. These byte strings must not change: existing lock files and
  * stores are keyed by them.
  */

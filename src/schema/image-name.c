@@ -15,8 +15,8 @@ typedef struct ImageAlias {
         const char *display_name;
 } ImageAlias;
 
-/* The image server's directory names; the cache keys are the directory
- * names existing image caches use. */
+/* Distro and variant are directory names on the image server. The cache
+ * keys are the directory names that existing image caches use. */
 static const ImageAlias image_aliases[] = {
         { { "rolling", "opensuse", "opensuse/tumbleweed", "tumbleweed" },
           "opensuse", "tumbleweed", "opensuse-tumbleweed", "openSUSE Tumbleweed" },
@@ -133,7 +133,7 @@ int image_spec_resolve(const char *image, ImageSpec **ret, KpError *err) {
                 return kp_error_set_kind(err, KP_ERROR_RUNTIME, -ENOMEM, "image not found: out of memory");
 
         /* NOTE: lowercasing the URL too follows the original tool, so that
-         * cache keys match; it breaks servers with case-sensitive paths. */
+         * cache keys match, but it breaks servers with case-sensitive paths. */
         spec->name = schema_strdup_trimmed(image);
         if (!spec->name)
                 return kp_error_set_kind(err, KP_ERROR_RUNTIME, -ENOMEM, "image not found: out of memory");

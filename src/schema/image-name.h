@@ -14,7 +14,7 @@
 typedef struct ImageSpec {
         char *name;             /* trimmed and lowercased */
         bool is_url;
-        const char *distro;     /* directory on the image server; NULL for URLs */
+        const char *distro;     /* directory on the image server, NULL for URLs */
         const char *variant;    /* NULL for URLs */
         char *cache_key;        /* directory name in the image cache */
         char *display_name;     /* e.g. "Ubuntu 24.04 (Noble)", "Custom (<url>)" */

@@ -23,8 +23,8 @@ static int read_version(const SchemaReader *s, const TomlValue *root, Lock *lock
         if (r < 0)
                 return r;
 
-        /* The original tool never checked this; a lock of another format
-         * version would otherwise be misread field by field. */
+        /* The original tool never checked this, so a lock of another format
+         * version would be misread field by field. */
         lock->lock_version = toml_value_integer(v);
         if (lock->lock_version != LOCK_VERSION)
                 return schema_error(s, toml_value_line(v), toml_value_column(v),

@@ -18,8 +18,9 @@
 #define LOCK_FILE_NAME "karapace.lock"
 #define LOCK_VERSION 2
 
-/* Lock files are a few kilobytes even with hundreds of packages; the limit
- * keeps a wrong path from being read into memory whole. */
+/* A locked package takes about 50 bytes, so even thousands of packages stay
+ * far below this. The limit keeps a wrong path from being read into memory
+ * whole. */
 #define LOCK_MAX_SIZE (16 * 1024 * 1024)
 
 typedef struct LockedPackage {
@@ -111,7 +112,7 @@ int lock_write(const Lock *lock, const char *path, KpError *err);
 int lock_verify_integrity(const Lock *lock, KpError *err);
 
 /*
- * Check that the manifest still asks for what the lock records, first
+ * Check that the manifest still requests what the lock records, first
  * failure wins, each as "lock file manifest drift: <detail>": base image,
  * runtime backend, every manifest package present in the lock (extra
  * locked packages are fine), GPU and audio flags. Apps, mounts, network

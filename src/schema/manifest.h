@@ -97,12 +97,12 @@ int manifest_set_mount(Manifest *m, const char *label, const char *spec);
 /*
  * Serialize the whole manifest as TOML. Every section is written, also
  * when empty, in the order manifest_version, [base], [system], [gui],
- * [hardware], [mounts], [runtime], [runtime.resource_limits]; absent limits
+ * [hardware], [mounts], [runtime], [runtime.resource_limits]. Absent limits
  * are left out. Comments of the source file are not kept. Returns 0 or
  * -ENOMEM (-ERANGE for a limit above INT64_MAX).
  */
 int manifest_to_toml(const Manifest *m, char **ret, size_t *ret_len);
 
-/* Write the serialized manifest to PATH atomically (see
- * kp_write_file_atomic_at(); KP_ATOMIC_NO_REPLACE keeps an existing file). */
+/* Write the serialized manifest to PATH atomically, as
+ * kp_write_file_atomic_at() does. KP_ATOMIC_NO_REPLACE keeps an existing file. */
 int manifest_write_file(const Manifest *m, const char *path, KpAtomicFlags flags, KpError *err);

@@ -20,14 +20,14 @@ int mount_policy_resolve_host_path(const char *host_path, const char *home_dir, 
                                    char **ret);
 
 /* Returns true when the normalized absolute PATH is /home or /tmp or lies
- * below one of them; "/homework" and "/tmpfoo" are not below. */
+ * below one of them. "/homework" and "/tmpfoo" are not below /home and /tmp. */
 bool mount_policy_path_is_allowed(const char *path);
 
 /*
  * Check one mount. Rejection (KP_ERROR_RUNTIME, -EPERM):
  *   mount not allowed by policy: mount '<label>' with host path '<host>'
  *   (resolved: <path>) is not under any allowed prefix: ["/home", "/tmp"]
- * HOME_DIR may be NULL; a "~" path then fails with -EINVAL.
+ * HOME_DIR may be NULL, and a "~" path then fails with -EINVAL.
  */
 int mount_policy_check(const MountSpec *mount, const char *home_dir, const char *base_dir, KpError *err);
 

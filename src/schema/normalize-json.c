@@ -9,7 +9,7 @@
 
 /* Canonical JSON of a NormalizedManifest, and parsing it back. */
 
-/* A NULL VALUE is a failed constructor; OBJ takes ownership in every case. */
+/* A NULL VALUE is a failed constructor. OBJ takes ownership in every case. */
 static int json_set(json_t *obj, const char *key, json_t *value) {
         if (!value)
                 return -ENOMEM;

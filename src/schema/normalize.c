@@ -166,9 +166,9 @@ int manifest_normalize(const Manifest *m, NormalizedManifest **ret, KpError *err
         if (r < 0)
                 return r;
 
-        /* NOTE: only ASCII letters are lowercased; the original lowercases
-         * all of Unicode, which only matters for backend names that no
-         * backend has. */
+        /* NOTE: only ASCII letters are lowercased. The original tool
+         * lowercases all of Unicode, which differs only for non-ASCII
+         * backend names, and no backend has one. */
         n->runtime_backend = schema_strdup_trimmed(m->runtime_backend ?: MANIFEST_DEFAULT_BACKEND);
         if (!n->runtime_backend)
                 return normalize_oom(err);

@@ -66,6 +66,6 @@ static inline void normalized_manifest_freep(NormalizedManifest **m) {
 int normalized_manifest_to_json(const NormalizedManifest *m, char **ret, size_t *ret_len);
 
 /* Parse canonical JSON back, as stored in the object store. Member order
- * and unknown members do not matter; a missing limit counts as absent.
+ * and unknown members do not matter, and a missing limit counts as absent.
  * Errors carry KP_ERROR_MANIFEST. */
 int normalized_manifest_from_json(const char *data, size_t len, NormalizedManifest **ret, KpError *err);

@@ -19,7 +19,7 @@ char *schema_strdup_trimmed(const char *s);
 void schema_ascii_lowercase(char *s);
 
 /* Sort the N strings of V in byte order and drop exact duplicates (freeing
- * them). V stays NULL-terminated; *N gets the new count. */
+ * them). V stays NULL-terminated and *N gets the new count. */
 void schema_strv_sort_unique(char **v, size_t *n);
 
 /* Deep-copy N strings into a NULL-terminated vector. Returns 0 or -ENOMEM. */

@@ -11,8 +11,8 @@ typedef struct ManifestTemplate {
         const char *toml;
 } ManifestTemplate;
 
-/* Package lists keep the order users see in the written file; normalization
- * sorts them. */
+/* Package lists are in the order the written file shows. Normalization
+ * sorts them later. */
 static const ManifestTemplate templates[] = {
         { "minimal",
           "manifest_version = 1\n\n"

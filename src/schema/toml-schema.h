@@ -60,14 +60,14 @@ int schema_get_string_array(const SchemaReader *s, const TomlValue *table, const
                             const char *name, bool required, char ***ret, size_t *ret_count);
 
 /* Building trees for toml_write(). A NULL VALUE counts as a failed
- * constructor (-ENOMEM); TABLE takes ownership of VALUE in every case. */
+ * constructor (-ENOMEM). TABLE takes ownership of VALUE in every case. */
 int schema_table_set(TomlValue *table, const char *key, TomlValue *value);
 int schema_table_set_string(TomlValue *table, const char *key, const char *value);
 int schema_table_set_bool(TomlValue *table, const char *key, bool value);
 /* -ERANGE above INT64_MAX, which TOML integers cannot hold. */
 int schema_table_set_unsigned(TomlValue *table, const char *key, uint64_t value);
 int schema_table_set_strings(TomlValue *table, const char *key, char *const *strings, size_t n);
-/* Add an empty sub-table KEY to PARENT; *RET points into PARENT. */
+/* Add an empty sub-table KEY to PARENT and point *RET at it. */
 int schema_table_add_table(TomlValue *parent, const char *key, TomlValue **ret);
 
 static inline void schema_toml_freep(TomlValue **v) {

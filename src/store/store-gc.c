@@ -27,7 +27,7 @@ typedef struct GcContext {
         size_t n_envs;
         char **layer_ids;       /* sorted listing of layers/ */
         size_t n_layers;
-        Layer **layers;         /* parallel to layer_ids; NULL for names that are no layer id */
+        Layer **layers;         /* parallel to layer_ids, NULL for names that are no layer id */
         GcMark *marks;          /* parallel to layer_ids */
         char **live_objects;    /* sorted, unique */
         size_t n_live_objects;
@@ -87,11 +87,11 @@ static bool env_is_orphan(const EnvMetadata *m) {
         return m->ref_count == 0 && m->state != ENV_STATE_RUNNING && m->state != ENV_STATE_ARCHIVED;
 }
 
-static int gc_refuse(KpError *err, int code, const char *what, const char *name, const char *reason) {
+static int gc_fail_before_delete(KpError *err, int code, const char *thing, const char *name, const char *reason) {
         return kp_error_set_kind(err, KP_ERROR_STORE, code,
                                  "garbage collection stopped before deleting anything: cannot load %s %s: %s "
                                  "(run verify-store, then repair or remove it)",
-                                 what, name, reason);
+                                 thing, name, reason);
 }
 
 static int gc_load_metadata(GcContext *c, KpError *err) {
@@ -117,9 +117,10 @@ static int gc_load_metadata(GcContext *c, KpError *err) {
                         continue;
                 }
                 if (!e->metadata) {
-                        /* Its layers and objects may be in use: keep everything. */
-                        r = gc_refuse(err, e->error.code ? e->error.code : -EIO, "the metadata of environment",
-                                      e->name, e->error.message ? e->error.message : "unknown error");
+                        /* Its layers and objects may be in use, so keep everything. */
+                        r = gc_fail_before_delete(err, e->error.code ? e->error.code : -EIO,
+                                                  "the metadata of environment", e->name,
+                                                  e->error.message ? e->error.message : "unknown error");
                         metadata_list_entries_free(entries, n);
                         return r;
                 }
@@ -150,7 +151,7 @@ static int gc_load_layers(GcContext *c, KpError *err) {
         for (size_t i = 0; i < c->n_layers; i++) {
                 _cleanup_error_ KpError e = KP_ERROR_INIT;
 
-                /* A stray name cannot be referenced by id: it is garbage. */
+                /* A stray name cannot be referenced by id, so it is garbage. */
                 if (!kp_hash_hex_is_valid(c->layer_ids[i])) {
                         c->marks[i] = GC_MARK_DEAD;
                         continue;
@@ -158,7 +159,7 @@ static int gc_load_layers(GcContext *c, KpError *err) {
 
                 r = store_layer_get(c->store, c->layer_ids[i], &c->layers[i], &e);
                 if (r < 0)
-                        return gc_refuse(err, r, "layer", c->layer_ids[i], e.message);
+                        return gc_fail_before_delete(err, r, "layer", c->layer_ids[i], e.message);
         }
         return 0;
 }
@@ -218,7 +219,7 @@ static void gc_resolve_chain(GcContext *c, size_t start) {
                         break;
                 }
                 if (c->marks[i] == GC_MARK_VISITING || !l || l->kind != LAYER_KIND_SNAPSHOT)
-                        break;      /* a cycle, or the chain ends in a non-live layer */
+                        break;  /* a cycle, or the chain ends in a non-live layer */
 
                 c->marks[i] = GC_MARK_VISITING;
                 i = gc_layer_index(c, l->parent);
@@ -309,7 +310,7 @@ static int gc_find_orphans(GcContext *c, GcReport *rep, KpError *err) {
 }
 
 /* True when a step of an incomplete WAL entry names PATH or something
- * below it: recovery still needs that staging entry. */
+ * below it, because recovery still needs that staging entry then. */
 static bool wal_steps_use(const WalEntry *entries, size_t n, const char *path) {
         size_t len = strlen(path);
 

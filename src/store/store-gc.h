@@ -40,7 +40,7 @@ typedef struct GcReport {
         char **stale_tmpfiles;          /* paths relative to store/, e.g. "objects/.tmp-..." */
         size_t n_stale_tmpfiles;
 
-        /* What was deleted; all 0 in a dry run. */
+        /* Deletion counters, all 0 in a dry run. */
         size_t removed_envs;
         size_t removed_layers;
         size_t removed_objects;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Shared by the store modules; not part of the public API. */
+/* Declarations shared by the store modules, not part of the public API. */
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -51,9 +51,10 @@ bool store_name_is_plain(const char *name);
 
 /* Write NAME in DIRFD atomically: a temporary file in the same directory,
  * fsync, rename, directory fsync. Calls the fault points
- * "<what>:tmp-written" before and "<what>:renamed" after the rename. */
+ * "<fault_name>:tmp-written" before and "<fault_name>:renamed" after the
+ * rename. */
 int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                            KpAtomicFlags flags, const char *what);
+                            KpAtomicFlags flags, const char *fault_name);
 
 /* Names of the ".tmp-*" files in DIRFD last modified at least MIN_AGE
  * seconds before NOW. */
@@ -71,17 +72,17 @@ int store_object_remove_name(Store *s, const char *name, KpError *err);
 int store_strv_empty(char ***ret, size_t *ret_count);
 
 /* JSON member helpers for the store's manifest and metadata parsers. Each
- * sets "<what>: ..." in ERR on a type mismatch. */
+ * sets "<context>: ..." in ERR on a type mismatch. */
 #include <jansson.h>
 
 /* A required string member. */
-int store_json_string(json_t *obj, const char *key, const char *what, char **ret, KpError *err);
+int store_json_string(json_t *obj, const char *key, const char *context, char **ret, KpError *err);
 
 /* A string member that may be missing or null (*ret = NULL then). */
-int store_json_string_or_null(json_t *obj, const char *key, const char *what, char **ret, KpError *err);
+int store_json_string_or_null(json_t *obj, const char *key, const char *context, char **ret, KpError *err);
 
 /* A required array of strings, returned NULL-terminated. */
-int store_json_strv(json_t *obj, const char *key, const char *what, char ***ret, size_t *ret_count,
+int store_json_strv(json_t *obj, const char *key, const char *context, char ***ret, size_t *ret_count,
                     KpError *err);
 
 /* A JSON array holding copies of the N strings in V. */
@@ -97,7 +98,7 @@ typedef struct EnvMetadata EnvMetadata;
 
 /* Load metadata file NAME (a valid env id). RET_ACTUAL, when not NULL,
  * gets the recomputed checksum ("" when the file has none). On a checksum
- * mismatch the result is -EBADMSG and *RET still holds the metadata. */
+ * mismatch the result is -EBADMSG and *RET still contains the metadata. */
 int store_metadata_load_name(Store *s, const char *name, EnvMetadata **ret, char ret_actual[KP_HASH_HEX_SIZE],
                              KpError *err);
 

@@ -6,17 +6,17 @@
 
 #include "store/store-internal.h"
 
-static int member_type_error(const char *what, const char *key, const char *type, KpError *err) {
-        return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: member '%s' is missing or not %s", what, key,
+static int member_type_error(const char *context, const char *key, const char *type, KpError *err) {
+        return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: member '%s' is missing or not %s", context, key,
                                  type);
 }
 
-int store_json_string(json_t *obj, const char *key, const char *what, char **ret, KpError *err) {
+int store_json_string(json_t *obj, const char *key, const char *context, char **ret, KpError *err) {
         json_t *v = json_object_get(obj, key);
         char *copy;
 
         if (!json_is_string(v))
-                return member_type_error(what, key, "a string", err);
+                return member_type_error(context, key, "a string", err);
 
         copy = strdup(json_string_value(v));
         if (!copy)
@@ -25,7 +25,7 @@ int store_json_string(json_t *obj, const char *key, const char *what, char **ret
         return 0;
 }
 
-int store_json_string_or_null(json_t *obj, const char *key, const char *what, char **ret, KpError *err) {
+int store_json_string_or_null(json_t *obj, const char *key, const char *context, char **ret, KpError *err) {
         json_t *v = json_object_get(obj, key);
 
         if (!v || json_is_null(v)) {
@@ -34,11 +34,11 @@ int store_json_string_or_null(json_t *obj, const char *key, const char *what, ch
         }
         if (!json_is_string(v))
                 return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: member '%s' is not a string or null",
-                                         what, key);
-        return store_json_string(obj, key, what, ret, err);
+                                         context, key);
+        return store_json_string(obj, key, context, ret, err);
 }
 
-int store_json_strv(json_t *obj, const char *key, const char *what, char ***ret, size_t *ret_count,
+int store_json_strv(json_t *obj, const char *key, const char *context, char ***ret, size_t *ret_count,
                     KpError *err) {
         _cleanup_strv_free_ char **v = NULL;
         json_t *array = json_object_get(obj, key), *item;
@@ -46,7 +46,7 @@ int store_json_strv(json_t *obj, const char *key, const char *what, char ***ret,
         int r;
 
         if (!json_is_array(array))
-                return member_type_error(what, key, "an array", err);
+                return member_type_error(context, key, "an array", err);
 
         v = calloc(json_array_size(array) + 1, sizeof(char *));
         if (!v)
@@ -55,7 +55,7 @@ int store_json_strv(json_t *obj, const char *key, const char *what, char ***ret,
         json_array_foreach(array, i, item) {
                 if (!json_is_string(item))
                         return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL,
-                                                 "%s: element %zu of '%s' is not a string", what, i, key);
+                                                 "%s: element %zu of '%s' is not a string", context, i, key);
                 r = kp_strv_push(&v, &n, strdup(json_string_value(item)));
                 if (r < 0)
                         return kp_error_set(err, r, "out of memory");

@@ -11,7 +11,7 @@
 #include "store/store-layer.h"
 
 /* A snapshot manifest lists one object per file of the snapshot, about 70
- * bytes each: 256 MiB covers millions of files and still bounds what a
+ * bytes each. 256 MiB covers millions of files and still bounds what a
  * corrupt store can make us allocate. */
 #define LAYER_FILE_MAX ((size_t) 256 << 20)
 

@@ -21,7 +21,7 @@ static int lock_open(Store *s, KpError *err) {
         if (!path)
                 return kp_error_set(err, -ENOMEM, "out of memory");
 
-        /* Opened for writing without truncation: the file stays empty. */
+        /* Opened for writing without truncation, so the file stays empty. */
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
         if (fd < 0) {
                 r = -errno;

@@ -13,7 +13,7 @@
 #include "store/store-internal.h"
 #include "store/store-metadata.h"
 
-/* Metadata records are a few hundred bytes; 1 MiB leaves room for long
+/* Metadata records are a few hundred bytes. 1 MiB leaves room for long
  * dependency lists and bounds what a corrupt file can make us allocate. */
 #define METADATA_FILE_MAX ((size_t) 1 << 20)
 
@@ -202,7 +202,8 @@ static int metadata_parse_ref_count(json_t *v, EnvMetadata *m, KpError *err) {
 
         if (!json_is_integer(rc) || json_integer_value(rc) < 0 || json_integer_value(rc) > UINT32_MAX)
                 return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL,
-                                         "invalid metadata: member 'ref_count' is missing or not a 32-bit unsigned integer");
+                                         "invalid metadata: member 'ref_count' is missing or not a "
+                                         "32-bit unsigned integer");
         m->ref_count = (uint32_t) json_integer_value(rc);
         return 0;
 }
@@ -211,32 +212,32 @@ int env_metadata_from_json(const char *data, size_t len, EnvMetadata **ret, KpEr
         _cleanup_env_metadata_free_ EnvMetadata *m = NULL;
         _cleanup_json_ json_t *v = NULL;
         _cleanup_free_ char *msg = NULL;
-        const char *what = "invalid metadata";
+        const char *context = "invalid metadata";
         int r;
 
         r = kp_json_parse(data, len, &v, &msg);
         if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_STORE, r, "%s: %s", what, msg);
+                return kp_error_set_kind(err, KP_ERROR_STORE, r, "%s: %s", context, msg);
         if (!json_is_object(v))
-                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: not a JSON object", what);
+                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: not a JSON object", context);
 
         m = calloc(1, sizeof(EnvMetadata));
         if (!m)
                 return kp_error_set(err, -ENOMEM, "out of memory");
 
-        if ((r = store_json_string(v, "env_id", what, &m->env_id, err)) < 0 ||
-            (r = store_json_string(v, "short_id", what, &m->short_id, err)) < 0 ||
-            (r = store_json_string_or_null(v, "name", what, &m->name, err)) < 0 ||
+        if ((r = store_json_string(v, "env_id", context, &m->env_id, err)) < 0 ||
+            (r = store_json_string(v, "short_id", context, &m->short_id, err)) < 0 ||
+            (r = store_json_string_or_null(v, "name", context, &m->name, err)) < 0 ||
             (r = metadata_parse_state(v, m, err)) < 0 ||
-            (r = store_json_string(v, "manifest_hash", what, &m->manifest_hash, err)) < 0 ||
-            (r = store_json_string(v, "base_layer", what, &m->base_layer, err)) < 0 ||
-            (r = store_json_strv(v, "dependency_layers", what, &m->dependency_layers, &m->n_dependency_layers,
+            (r = store_json_string(v, "manifest_hash", context, &m->manifest_hash, err)) < 0 ||
+            (r = store_json_string(v, "base_layer", context, &m->base_layer, err)) < 0 ||
+            (r = store_json_strv(v, "dependency_layers", context, &m->dependency_layers, &m->n_dependency_layers,
                                  err)) < 0 ||
-            (r = store_json_string_or_null(v, "policy_layer", what, &m->policy_layer, err)) < 0 ||
-            (r = store_json_string(v, "created_at", what, &m->created_at, err)) < 0 ||
-            (r = store_json_string(v, "updated_at", what, &m->updated_at, err)) < 0 ||
+            (r = store_json_string_or_null(v, "policy_layer", context, &m->policy_layer, err)) < 0 ||
+            (r = store_json_string(v, "created_at", context, &m->created_at, err)) < 0 ||
+            (r = store_json_string(v, "updated_at", context, &m->updated_at, err)) < 0 ||
             (r = metadata_parse_ref_count(v, m, err)) < 0 ||
-            (r = store_json_string_or_null(v, "checksum", what, &m->checksum, err)) < 0)
+            (r = store_json_string_or_null(v, "checksum", context, &m->checksum, err)) < 0)
                 return r;
 
         *ret = TAKE_PTR(m);

@@ -103,8 +103,8 @@ static int migrate_metadata_file(int dfd, const char *name, KpError *err) {
                         return kp_error_set(err, -ENOMEM, "out of memory");
         }
         if (add_checksum) {
-                /* Upstream adds "checksum": null, which disables the check
-                 * for good; a real checksum keeps the file protected. */
+                /* The original tool adds "checksum": null, which disables the
+                 * check for good. A real checksum keeps the file protected. */
                 added = true;
                 if (json_object_set_new(v, "checksum", migrate_checksum_for(v)) < 0)
                         return kp_error_set(err, -ENOMEM, "out of memory");
@@ -161,6 +161,8 @@ static int migrate_metadata(Store *s, size_t *ret_count, KpError *err) {
 int store_migrate(Store *s, MigrateResult *ret, KpError *err) {
         _cleanup_(migrate_result_done) MigrateResult res = {};
         int r;
+
+        *ret = (MigrateResult) {};
 
         r = store_version_read(s, &res.from_version, err);
         if (r < 0)

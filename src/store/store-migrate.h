@@ -23,9 +23,9 @@ void migrate_result_done(MigrateResult *r);
  *      format_version counts as 0;
  *   2. the current version: nothing to do; a newer one: version mismatch;
  *   3. copy store/version to store/version.backup.<UTC YYYYMMDDTHHMMSSZ>;
- *   4. add "name", "policy_layer" (null) and "checksum" to every metadata
- *      file lacking them; the added checksum is the real one when the file
- *      is otherwise complete, null when it is not;
+ *   4. add "name" and "policy_layer" (null) and "checksum" to every
+ *      metadata file lacking them. The added checksum is the real one when
+ *      the file is otherwise complete metadata, else null;
  *   5. write the new version file last, so a failure leaves the old one.
  * Metadata files that are not JSON objects are skipped untouched.
  */

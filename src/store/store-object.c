@@ -253,7 +253,7 @@ int store_object_remove_name(Store *s, const char *name, KpError *err) {
                 if (r == -ENOENT)
                         return 0;
                 if (r == -EISDIR || r == -EPERM) {
-                        /* Only a stray directory gets here; objects are files. */
+                        /* Only a stray directory gets here, because objects are files. */
                         r = kp_rm_rf_at(dfd, name);
                         if (r >= 0)
                                 return 0;

@@ -177,8 +177,8 @@ static int verify_one_metadata(Store *s, const char *name, VerifyReport *rep) {
         if (r < 0)
                 return verify_fail(rep, name, "metadata read error: %s", error_text(&e));
 
-        /* Upstream accepts metadata without a checksum; loading does too,
-         * but such a file is not protected and is reported here. */
+        /* Loading accepts metadata without a checksum, as the original tool
+         * does, but such a file is not protected and is reported here. */
         if (!m->checksum)
                 return verify_fail(rep, name, "metadata has no checksum");
 

@@ -14,8 +14,8 @@
 #include "store/store-internal.h"
 #include "store/store-wal.h"
 
-/* Entries list a handful of steps; this bounds what a corrupt file can make
- * us allocate. */
+/* Entries list a handful of steps. The limit bounds what a corrupt file can
+ * make us allocate. */
 #define WAL_FILE_MAX ((size_t) 1 << 20)
 
 /* Suffixes tried when several operations start in the same millisecond. */
@@ -113,7 +113,8 @@ void wal_entries_free(WalEntry *a, size_t n) {
         free(a);
 }
 
-/* Op ids become file names: allow only what generated ids contain. */
+/* Op ids become file names, so allow only the characters generated ids
+ * contain. */
 static bool wal_op_id_is_valid(const char *op_id) {
         size_t len = op_id ? strlen(op_id) : 0;
 
@@ -201,14 +202,14 @@ static int wal_step_check(const WalStep *st, KpError *err) {
         return 0;
 }
 
-static int wal_write(int dfd, const char *file, json_t *v, KpAtomicFlags flags, const char *what) {
+static int wal_write(int dfd, const char *file, json_t *v, KpAtomicFlags flags, const char *fault_name) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
 
         text = kp_json_dump(v, KP_JSON_PRETTY, &len);
         if (!text)
                 return -ENOMEM;
-        return store_write_file_atomic(dfd, file, text, len, 0644, flags, what);
+        return store_write_file_atomic(dfd, file, text, len, 0644, flags, fault_name);
 }
 
 static int wal_make_op_id(const char *env_id, unsigned attempt, char **ret) {
@@ -248,8 +249,8 @@ int store_wal_begin(Store *s, WalOpKind kind, const char *env_id, char **ret_op_
                 if (!v)
                         return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "invalid WAL entry for '%s'", env_id);
 
-                /* No replace: an entry of another operation that started in the
-                 * same millisecond must survive. */
+                /* No replace, because the entry of another operation that
+                 * started in the same millisecond must survive. */
                 r = wal_write(dfd, file, v, KP_ATOMIC_NO_REPLACE, "wal-begin");
                 if (r == -EEXIST)
                         continue;
@@ -406,7 +407,7 @@ static int wal_step_from_json(json_t *v, WalStep *ret, KpError *err) {
                 if (!json_is_string(state))
                         return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL,
                                                  "rollback step ResetState: target_state is not a string");
-                /* Unknown names are kept as invalid; recovery skips the step. */
+                /* An unknown name is kept as invalid, and recovery skips the step. */
                 st.target_state = env_state_from_any_string(json_string_value(state));
                 break;
         case WAL_STEP_RENAME_DIR:
@@ -426,27 +427,27 @@ static int wal_step_from_json(json_t *v, WalStep *ret, KpError *err) {
 static int wal_entry_from_json(json_t *v, WalEntry *ret, KpError *err) {
         _cleanup_(wal_entry_done) WalEntry e = {};
         _cleanup_free_ char *kind = NULL;
-        const char *what = "invalid WAL entry";
+        const char *context = "invalid WAL entry";
         json_t *steps, *item;
         size_t i;
         int r;
 
         if (!json_is_object(v))
-                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: not a JSON object", what);
+                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: not a JSON object", context);
 
-        if ((r = store_json_string(v, "op_id", what, &e.op_id, err)) < 0 ||
-            (r = store_json_string(v, "kind", what, &kind, err)) < 0 ||
-            (r = store_json_string(v, "env_id", what, &e.env_id, err)) < 0 ||
-            (r = store_json_string(v, "timestamp", what, &e.timestamp, err)) < 0)
+        if ((r = store_json_string(v, "op_id", context, &e.op_id, err)) < 0 ||
+            (r = store_json_string(v, "kind", context, &kind, err)) < 0 ||
+            (r = store_json_string(v, "env_id", context, &e.env_id, err)) < 0 ||
+            (r = store_json_string(v, "timestamp", context, &e.timestamp, err)) < 0)
                 return r;
 
         e.kind = wal_op_kind_from_string(kind);
         if (e.kind < 0)
-                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: unknown kind '%s'", what, kind);
+                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: unknown kind '%s'", context, kind);
 
         steps = json_object_get(v, "rollback_steps");
         if (!json_is_array(steps))
-                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: rollback_steps is not an array", what);
+                return kp_error_set_kind(err, KP_ERROR_STORE, -EINVAL, "%s: rollback_steps is not an array", context);
 
         e.steps = calloc(json_array_size(steps) + 1, sizeof(WalStep));
         if (!e.steps)
@@ -454,7 +455,7 @@ static int wal_entry_from_json(json_t *v, WalEntry *ret, KpError *err) {
         json_array_foreach(steps, i, item) {
                 r = wal_step_from_json(item, &e.steps[i], err);
                 if (r < 0)
-                        return kp_error_prefix(err, "%s", what);
+                        return kp_error_prefix(err, "%s", context);
                 e.n_steps++;
         }
 
@@ -561,9 +562,10 @@ int store_wal_list_incomplete(Store *s, WalEntry **ret, size_t *ret_count, KpErr
         return store_wal_list(s, /* drop_broken= */ true, ret, ret_count, NULL, err);
 }
 
-/* Rollback steps come from a file anyone with write access to the store can
- * edit, so they may only touch paths below the store root, and never the
- * store's own skeleton (version file, lock, top-level directories). */
+/* Rollback steps come from a file that anyone with write access to the
+ * store can edit. So they may only touch paths below the store root, and
+ * never the store's own skeleton (version file, lock, top-level
+ * directories). */
 static bool wal_path_is_allowed(Store *s, const char *path) {
         static const char *const protected_paths[] = {
                 "store", "store/version", "store/.lock", "store/objects", "store/layers",
@@ -609,7 +611,7 @@ static void wal_undo_reset_state(Store *s, const WalStep *st) {
                 return;
         }
 
-        /* The update verifies the checksum first: a damaged file is left
+        /* The update verifies the checksum first. A damaged file is left
          * alone rather than rewritten with a fresh checksum that would hide
          * the damage. */
         r = store_metadata_update_state(s, st->env_id, st->target_state, &e);
@@ -622,8 +624,8 @@ static void wal_undo_reset_state(Store *s, const WalStep *st) {
 }
 
 static void wal_undo_rename(Store *s, const WalStep *st) {
-        /* Undo only a rename that happened: the destination exists and the
-         * source does not. */
+        /* Undo only a rename that happened, which means the destination
+         * exists and the source does not. */
         if (access(st->to, F_OK) < 0 || access(st->path, F_OK) == 0) {
                 log_debug("WAL recovery: nothing to rename back from '%s'", st->to);
                 return;
@@ -652,7 +654,7 @@ static void wal_undo_step(Store *s, const WalStep *st) {
                 allowed = true;
         }
         if (!allowed) {
-                log_warn("WAL recovery: refusing a %s step on a path outside the store or on its skeleton: '%s'",
+                log_warn("WAL recovery: skipping a %s step on a path outside the store or on its skeleton: '%s'",
                          wal_step_type_to_string(st->type), st->path);
                 return;
         }

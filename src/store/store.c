@@ -12,7 +12,7 @@
 #include "basic/log.h"
 #include "store/store-internal.h"
 
-/* The version file is tiny; anything larger is not ours. */
+/* The version file is tiny, so anything larger is not ours. */
 #define STORE_VERSION_FILE_MAX 4096
 
 static const char *const store_dir_table[_STORE_DIR_MAX] = {
@@ -164,7 +164,7 @@ int store_dir_fd(Store *s, StoreDir d, KpError *err) {
 }
 
 int store_write_file_atomic(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-                            KpAtomicFlags flags, const char *what) {
+                            KpAtomicFlags flags, const char *fault_name) {
         _cleanup_free_ char *tmp_name = NULL, *point = NULL;
         _cleanup_close_ int fd = -1;
         int r;
@@ -179,7 +179,7 @@ int store_write_file_atomic(int dirfd, const char *name, const void *data, size_
         if (r < 0)
                 goto fail;
 
-        if (asprintf(&point, "%s:tmp-written", what) < 0) {
+        if (asprintf(&point, "%s:tmp-written", fault_name) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -189,7 +189,7 @@ int store_write_file_atomic(int dirfd, const char *name, const void *data, size_
         if (r < 0)
                 goto fail;
 
-        strcpy(point + strlen(what), ":renamed");
+        strcpy(point + strlen(fault_name), ":renamed");
         kp_fault_point(point);
         return 0;
 
@@ -224,7 +224,7 @@ int store_tmpfiles_list(int dirfd, time_t now, time_t min_age, char ***ret, size
                 if (st.st_mtime > now - min_age)
                         continue;
 
-                r = kp_strv_push(&stale, &n_stale, TAKE_PTR(names[i]));
+                r = kp_strv_push(&stale, &n_stale, strdup(names[i]));
                 if (r < 0)
                         return r;
         }
@@ -251,7 +251,8 @@ int store_file_hash_at(int dirfd, const char *name, char ret_hex[KP_HASH_HEX_SIZ
 }
 
 /* Remove stale temporary files in the store dir and its subdirectories.
- * Failures only produce a warning: they do not make the store unusable. */
+ * Failures only produce a warning because they do not make the store
+ * unusable. */
 static void store_clean_tmpfiles(Store *s) {
         time_t now = time(NULL);
         int fds[] = {
@@ -330,8 +331,8 @@ int store_version_read(Store *s, unsigned *ret_version, KpError *err) {
         if (r < 0)
                 return r;
 
-        /* A missing or non-numeric member reads as version 0, as upstream's
-         * migration does. */
+        /* A missing or non-numeric member reads as version 0, as the original
+         * tool's migration does. */
         *ret_version = present && v >= 0 && v <= (json_int_t) UINT32_MAX ? (unsigned) v : 0;
         return 0;
 }
@@ -411,8 +412,8 @@ int store_init(Store *s, KpError *err) {
         if (r < 0)
                 return r;
 
-        /* Re-open everything: the directories may have been replaced since an
-         * earlier call. */
+        /* Re-open everything, because the directories may have been replaced
+         * since an earlier call. */
         store_close_fds(s);
         for (StoreDir d = 0; d < _STORE_DIR_MAX; d++) {
                 r = store_dir_fd(s, d, err);

@@ -43,7 +43,8 @@ static inline void store_freep(Store **s) {
 /* The store root (<root>, the parent of the store/ directory). */
 const char *store_root(const Store *s);
 
-/* Open fd of <root>/store after store_init(), -1 before. */
+/* Open fd of <root>/store, or -1 while it is not open yet. store_init()
+ * opens it; other calls open it on first use. */
 int store_dirfd(const Store *s);
 
 /* Check store/version: the format version must be STORE_FORMAT_VERSION. */

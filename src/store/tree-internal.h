@@ -10,9 +10,10 @@
 
 #include "store/tree.h"
 
-/* A tree object is parsed in memory. 256 MiB holds more than a million
- * entries (a typical line is 100 to 200 bytes), far more than an overlay
- * upper directory holds in practice. The pack cache file has the same bound. */
+/* A tree object is parsed in memory. 256 MiB is room for more than a
+ * million entries (a typical line is 100 to 200 bytes), far more than an
+ * overlay upper directory contains in practice. The pack cache file has the
+ * same bound. */
 #define TREE_OBJECT_MAX (256U * 1024U * 1024U)
 
 /* Kernel limits for extended attributes (XATTR_NAME_MAX, XATTR_SIZE_MAX). */

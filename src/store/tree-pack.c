@@ -246,8 +246,8 @@ static int cache_line_parse(const char *line, size_t len, CacheRecord *rec) {
         for (size_t i = 0; i < ELEMENTSOF(tok); i++)
                 if (!tree_next_token(&pos, end, &tok[i], &tok_len[i]))
                         return -EBADMSG;
-        if (pos != end)
-                return -EBADMSG;
+        if (pos)
+                return -EBADMSG;        /* more than seven fields */
 
         for (size_t i = 0; i < ELEMENTSOF(numbers); i++)
                 if (tree_parse_decimal(tok[i], tok_len[i], UINT64_MAX, numbers[i]) < 0)
@@ -258,7 +258,9 @@ static int cache_line_parse(const char *line, size_t len, CacheRecord *rec) {
                 return -EBADMSG;
 
         r = tree_unescape(tok[6], tok_len[6], false, &rec->path, NULL);
-        return r == -ENOMEM ? r : r < 0 ? -EBADMSG : 0;
+        if (r == -ENOMEM)
+                return r;
+        return r < 0 ? -EBADMSG : 0;
 }
 
 static int cache_parse(CacheTable *t) {
@@ -330,7 +332,8 @@ static void cache_save(const char *path, CacheTable *t, const CacheTable *old) {
         FILE *f;
         int r;
 
-        qsort(t->records, t->n, sizeof(CacheRecord), compare_cache_records);
+        if (t->n > 1)
+                qsort(t->records, t->n, sizeof(CacheRecord), compare_cache_records);
 
         f = open_memstream(&buf, &len);
         if (!f) {
@@ -421,33 +424,33 @@ static void pack_context_done(PackContext *c) {
 }
 
 static int pack_fail(PackContext *c, int r, const char *relpath, const char *action) {
-        _cleanup_free_ char *shown = tree_escape_string(relpath);
+        _cleanup_free_ char *escaped = tree_escape_string(relpath);
 
         if (r == -ENOMEM)
                 return kp_error_set(c->err, r, "out of memory");
         return kp_error_set_kind(c->err, KP_ERROR_IO, r, "failed to %s '%s' while packing '%s': %s",
-                                 action, strna(shown), c->root_name, strerror(-r));
+                                 action, strna(escaped), c->root_name, strerror(-r));
 }
 
 static int pack_fail_open(PackContext *c, int r, const char *relpath) {
-        _cleanup_free_ char *shown = NULL;
+        _cleanup_free_ char *escaped = NULL;
 
         if (r != -EACCES)
                 return pack_fail(c, r, relpath, "open");
 
-        shown = tree_escape_string(relpath);
+        escaped = tree_escape_string(relpath);
         return kp_error_set_kind(c->err, KP_ERROR_IO, r,
                                  "cannot read '%s' while packing '%s': permission denied, and its mode cannot be "
                                  "changed temporarily because the caller does not own it; pack as its owner or as root",
-                                 strna(shown), c->root_name);
+                                 strna(escaped), c->root_name);
 }
 
 static int pack_fail_changed(PackContext *c, const char *relpath) {
-        _cleanup_free_ char *shown = tree_escape_string(relpath);
+        _cleanup_free_ char *escaped = tree_escape_string(relpath);
 
         return kp_error_set_kind(c->err, KP_ERROR_IO, -EBUSY,
                                  "'%s' changed while '%s' was being packed; stop what writes to it and try again",
-                                 strna(shown), c->root_name);
+                                 strna(escaped), c->root_name);
 }
 
 static int pack_item_init(PackItem *item, TreeEntryType type, const char *relpath, const struct stat *st) {
@@ -483,9 +486,10 @@ static int pack_item_add(PackContext *c, PackItem *item) {
 
 /* Open NAME below PARENT_FD for reading without following a symlink. When
  * the mode denies the caller read access (a mode 000 file copied up by a
- * package), add the owner's read permission (and search permission for a
- * directory) through an O_PATH descriptor, so a file swapped in meanwhile
- * is never touched, and tell the caller to restore the mode. */
+ * package), add the owner's read permission, and search permission for a
+ * directory. The chmod goes through an O_PATH descriptor, so a file swapped
+ * in meanwhile is never touched. *RET_CHMODDED tells the caller to restore
+ * the mode. */
 static int open_for_reading(int parent_fd, const char *name, const struct stat *st, int *ret_fd, bool *ret_chmodded) {
         bool dir = S_ISDIR(st->st_mode);
         int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | (dir ? O_DIRECTORY : 0);
@@ -573,9 +577,9 @@ static int file_store(PackContext *c, int fd, const char *relpath, const struct 
 
         r = store_object_put_fd(c->store, fd, stored, c->err);
         if (r < 0) {
-                _cleanup_free_ char *shown = tree_escape_string(relpath);
+                _cleanup_free_ char *escaped = tree_escape_string(relpath);
 
-                return kp_error_prefix(c->err, "failed to store the content of '%s'", strna(shown));
+                return kp_error_prefix(c->err, "failed to store the content of '%s'", strna(escaped));
         }
         if (!streq(stored, key))
                 return pack_fail_changed(c, relpath);
@@ -810,7 +814,7 @@ static const char *file_type_name(mode_t mode) {
 }
 
 static int pack_entry(PackContext *c, int parent_fd, const char *name, const char *relpath) {
-        _cleanup_free_ char *shown = NULL;
+        _cleanup_free_ char *escaped = NULL;
         struct stat st;
 
         if (fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -819,8 +823,8 @@ static int pack_entry(PackContext *c, int parent_fd, const char *name, const cha
                 return pack_fail(c, -ENAMETOOLONG, relpath, "pack");
 
         if (st.st_dev != c->root_dev) {
-                shown = tree_escape_string(relpath);
-                log_warn("skipping '%s' while packing '%s': it is on another filesystem", strna(shown), c->root_name);
+                escaped = tree_escape_string(relpath);
+                log_warn("skipping '%s' while packing '%s': it is on another filesystem", strna(escaped), c->root_name);
                 return 0;
         }
 
@@ -833,9 +837,9 @@ static int pack_entry(PackContext *c, int parent_fd, const char *name, const cha
         if (S_ISCHR(st.st_mode) && major(st.st_rdev) == 0 && minor(st.st_rdev) == 0)
                 return pack_node(c, TREE_ENTRY_WHITEOUT, parent_fd, name, relpath, &st);
 
-        shown = tree_escape_string(relpath);
+        escaped = tree_escape_string(relpath);
         log_warn("skipping %s '%s' while packing '%s': only files, directories, symlinks and whiteouts are stored",
-                 file_type_name(st.st_mode), strna(shown), c->root_name);
+                 file_type_name(st.st_mode), strna(escaped), c->root_name);
         return 0;
 }
 

@@ -62,9 +62,7 @@ void tree_escape_to(FILE *f, const char *s, size_t len) {
         }
 }
 
-/* The escaped form of S, for messages and the cache file. NULL on OOM. */
-char *tree_escape_string(const char *s) {
-        size_t len = strlen(s);
+static char *escape_bytes(const char *s, size_t len) {
         char *out = malloc(len * 4 + 1), *p = out;
 
         if (!out)
@@ -79,6 +77,11 @@ char *tree_escape_string(const char *s) {
         }
         *p = '\0';
         return out;
+}
+
+/* The escaped form of S, for messages and the cache file. NULL on OOM. */
+char *tree_escape_string(const char *s) {
+        return escape_bytes(s, strlen(s));
 }
 
 static int hex_digit(char c) {
@@ -255,7 +258,8 @@ static void entry_write(FILE *f, const TreeEntry *e) {
                 break;
         }
 
-        for (size_t i = 0; i < e->n_xattrs; i++) {
+        /* A hard link shares the attributes of its target. */
+        for (size_t i = 0; e->type != TREE_ENTRY_HARDLINK && i < e->n_xattrs; i++) {
                 fputs(" xattr=", f);
                 tree_escape_to(f, e->xattrs[i].name, strlen(e->xattrs[i].name));
                 fputc('=', f);
@@ -318,18 +322,26 @@ static int parser_fail(TreeParser *p, const char *fmt, ...) {
                                  p->line_no, strna(reason));
 }
 
-/* Take the next space-separated token from [*pos, end). */
+/* Fail with WHAT and the offending token, escaped so that control bytes
+ * from a damaged object never reach a terminal, and cut to 80 bytes. */
+static int parser_fail_token(TreeParser *p, const char *what, const char *tok, size_t len) {
+        _cleanup_free_ char *escaped = escape_bytes(tok, len > 80 ? 80 : len);
+
+        return parser_fail(p, "%s '%s%s'", what, strna(escaped), len > 80 ? "..." : "");
+}
+
+/* Take the next space-separated token from [*pos, end). Empty tokens (two
+ * spaces, a leading or trailing space) are returned as such, so callers
+ * reject them. *pos becomes NULL after the last token. */
 bool tree_next_token(const char **pos, const char *end, const char **ret, size_t *ret_len) {
         const char *p = *pos, *sp;
 
-        if (p >= end)
+        if (!p)
                 return false;
         sp = memchr(p, ' ', (size_t) (end - p));
-        if (!sp)
-                sp = end;
         *ret = p;
-        *ret_len = (size_t) (sp - p);
-        *pos = sp < end ? sp + 1 : end;
+        *ret_len = (size_t) ((sp ? sp : end) - p);
+        *pos = sp ? sp + 1 : NULL;
         return true;
 }
 
@@ -392,27 +404,27 @@ static int parse_attribute(TreeParser *p, TreeEntry *e, const char *name, const 
 
         if (streq(name, "mode")) {
                 if (parse_mode(v, len, &e->mode) < 0)
-                        return parser_fail(p, "invalid mode '%.*s'", (int) len, v);
+                        return parser_fail_token(p, "invalid mode", v, len);
         } else if (streq(name, "uid") || streq(name, "gid")) {
                 /* (uid_t) -1 means "unchanged" to chown(), so it is not a valid owner. */
                 if (tree_parse_decimal(v, len, UINT32_MAX - 1, &number) < 0)
-                        return parser_fail(p, "invalid %s '%.*s'", name, (int) len, v);
+                        return parser_fail_token(p, name[0] == 'u' ? "invalid uid" : "invalid gid", v, len);
                 if (name[0] == 'u')
                         e->uid = (uid_t) number;
                 else
                         e->gid = (gid_t) number;
         } else if (streq(name, "size")) {
                 if (tree_parse_decimal(v, len, INT64_MAX, &e->size) < 0)
-                        return parser_fail(p, "invalid size '%.*s'", (int) len, v);
+                        return parser_fail_token(p, "invalid size", v, len);
         } else if (streq(name, "key")) {
                 if (tree_parse_key(v, len, e->key) < 0)
-                        return parser_fail(p, "invalid object key '%.*s'", (int) len, v);
+                        return parser_fail_token(p, "invalid object key", v, len);
         } else if (streq(name, "target")) {
                 r = tree_unescape(v, len, false, &e->target, NULL);
                 if (r == -ENOMEM)
                         return kp_error_set(p->err, r, "out of memory");
                 if (r < 0 || e->target[0] == '\0' || strlen(e->target) > TREE_PATH_MAX)
-                        return parser_fail(p, "invalid target '%.*s'", (int) len, v);
+                        return parser_fail_token(p, "invalid target", v, len);
         }
         return 0;
 }
@@ -425,22 +437,23 @@ static int parse_xattr(TreeParser *p, TreeEntry *e, const char *v, size_t len) {
         int r;
 
         if (!eq)
-                return parser_fail(p, "invalid extended attribute '%.*s'", (int) len, v);
+                return parser_fail_token(p, "invalid extended attribute", v, len);
 
         r = tree_unescape(v, (size_t) (eq - v), false, &name, NULL);
         if (r == -ENOMEM)
                 return kp_error_set(p->err, r, "out of memory");
         if (r < 0 || name[0] == '\0' || strlen(name) > TREE_XATTR_NAME_MAX)
-                return parser_fail(p, "invalid extended attribute name '%.*s'", (int) (eq - v), v);
+                return parser_fail_token(p, "invalid extended attribute name", v, (size_t) (eq - v));
 
         r = tree_unescape(eq + 1, len - (size_t) (eq - v) - 1, true, &value, &value_size);
         if (r == -ENOMEM)
                 return kp_error_set(p->err, r, "out of memory");
         if (r < 0 || value_size > TREE_XATTR_VALUE_MAX)
-                return parser_fail(p, "invalid value of extended attribute '%s'", name);
+                return parser_fail_token(p, "invalid value of extended attribute", v, (size_t) (eq - v));
 
         if (e->n_xattrs > 0 && strcmp(e->xattrs[e->n_xattrs - 1].name, name) >= 0)
-                return parser_fail(p, "extended attributes are not sorted by name or repeat '%s'", name);
+                return parser_fail_token(p, "extended attributes are not sorted by name, or repeated:", v,
+                                         (size_t) (eq - v));
 
         grown = realloc(e->xattrs, (e->n_xattrs + 1) * sizeof(TreeXattr));
         if (!grown)
@@ -470,7 +483,7 @@ static int parse_type(TreeParser *p, const char *tok, size_t len, TreeEntryType 
                                 *ret = (TreeEntryType) t;
                                 return 0;
                         }
-        return parser_fail(p, "unknown entry type '%.*s'", (int) len, tok);
+        return parser_fail_token(p, "unknown entry type", tok, len);
 }
 
 static int parse_line(TreeParser *p, const char *line, size_t len, TreeEntry *e) {
@@ -478,7 +491,7 @@ static int parse_line(TreeParser *p, const char *line, size_t len, TreeEntry *e)
         size_t tok_len, value_len;
         int r;
 
-        if (!tree_next_token(&pos, end, &tok, &tok_len))
+        if (len == 0 || !tree_next_token(&pos, end, &tok, &tok_len))
                 return parser_fail(p, "empty line");
         r = parse_type(p, tok, tok_len, &e->type);
         if (r < 0)
@@ -490,7 +503,7 @@ static int parse_line(TreeParser *p, const char *line, size_t len, TreeEntry *e)
         if (r == -ENOMEM)
                 return kp_error_set(p->err, r, "out of memory");
         if (r < 0)
-                return parser_fail(p, "invalid path '%.*s'", (int) tok_len, tok);
+                return parser_fail_token(p, "invalid path", tok, tok_len);
 
         for (const char *const *name = tree_required_attributes[e->type]; *name; name++) {
                 if (!tree_next_token(&pos, end, &tok, &tok_len) || !token_has_name(tok, tok_len, *name, &value, &value_len))
@@ -507,7 +520,7 @@ static int parse_line(TreeParser *p, const char *line, size_t len, TreeEntry *e)
                         continue;
                 }
                 if (e->type == TREE_ENTRY_HARDLINK || !token_has_name(tok, tok_len, "xattr", &value, &value_len))
-                        return parser_fail(p, "unexpected attribute '%.*s'", (int) tok_len, tok);
+                        return parser_fail_token(p, "unexpected attribute", tok, tok_len);
                 r = parse_xattr(p, e, value, value_len);
                 if (r < 0)
                         return r;
@@ -519,7 +532,7 @@ static int parse_line(TreeParser *p, const char *line, size_t len, TreeEntry *e)
  * other paths are valid and strictly increasing, every parent is a
  * directory listed earlier, and a hard link names an earlier file. */
 static int parser_check_entry(TreeParser *p, const TreeEntry *e) {
-        _cleanup_free_ char *shown = tree_escape_string(e->path);
+        _cleanup_free_ char *escaped = tree_escape_string(e->path);
         char dir[PATH_MAX];
         ssize_t i;
 
@@ -530,21 +543,21 @@ static int parser_check_entry(TreeParser *p, const TreeEntry *e) {
         }
 
         if (!tree_path_is_valid(e->path))
-                return parser_fail(p, "invalid path '%s'", strna(shown));
+                return parser_fail(p, "invalid path '%s'", strna(escaped));
         if (p->n_entries > 1 && strcmp(p->entries[p->n_entries - 1].path, e->path) >= 0)
-                return parser_fail(p, "path '%s' is out of order or repeated", strna(shown));
+                return parser_fail(p, "path '%s' is out of order or repeated", strna(escaped));
 
         (void) tree_path_split(e->path, dir);
         i = tree_entries_find(p->entries, p->n_entries, dir[0] ? dir : ".");
         if (i < 0 || p->entries[i].type != TREE_ENTRY_DIRECTORY)
-                return parser_fail(p, "parent of '%s' is not a directory in the tree", strna(shown));
+                return parser_fail(p, "parent of '%s' is not a directory in the tree", strna(escaped));
 
         if (e->type == TREE_ENTRY_HARDLINK) {
                 if (!tree_path_is_valid(e->target))
-                        return parser_fail(p, "invalid hard link target of '%s'", strna(shown));
+                        return parser_fail(p, "invalid hard link target of '%s'", strna(escaped));
                 i = tree_entries_find(p->entries, p->n_entries, e->target);
                 if (i < 0 || p->entries[i].type != TREE_ENTRY_FILE)
-                        return parser_fail(p, "hard link '%s' does not name an earlier file", strna(shown));
+                        return parser_fail(p, "hard link '%s' does not name an earlier file", strna(escaped));
         }
         return 0;
 }

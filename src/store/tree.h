@@ -75,9 +75,9 @@ void tree_entries_free(TreeEntry *entries, size_t n);
  * are not hashed again. It is rewritten atomically after each pack. Do not
  * place it inside PATH.
  *
- * A missing PATH packs as the empty tree. Returns the tree key and the sorted,
- * duplicate-free list of every object the tree needs, the tree key included
- * (a NULL-terminated array; free it with kp_strv_free()).
+ * A missing PATH packs as the empty tree. Returns the tree key and the list
+ * of every object the tree needs, the tree key included, sorted and without
+ * duplicates. The list is a NULL-terminated array to free with kp_strv_free().
  */
 int store_tree_pack_cached(Store *s, int dirfd, const char *path, const char *cache_path,
                            char ret_tree_key[KP_HASH_HEX_SIZE], char ***ret_object_refs, size_t *ret_count,

@@ -40,7 +40,7 @@ int toml_parse(const char *data, size_t len, TomlValue **ret_root, TomlParseErro
 
 void toml_value_free(TomlValue *v);
 
-TomlType toml_value_type(const TomlValue *v);
+TomlType toml_value_type(const TomlValue *v);  /* V must not be NULL */
 const char *toml_type_to_string(TomlType type);  /* "string", "integer", ... */
 unsigned toml_value_line(const TomlValue *v);
 unsigned toml_value_column(const TomlValue *v);

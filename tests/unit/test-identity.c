@@ -16,7 +16,7 @@ typedef struct IdentityCase {
         const char *packages[3][2];     /* {name, version}, NULL-terminated */
         const char *apps[3];
         bool gpu, audio, network_isolation;
-        const char *mount[3];           /* label, host, container; NULL for none */
+        const char *mount[3];           /* label, host, container, or NULLs */
         const char *backend;
         int64_t cpu, mem;               /* -1 for absent */
         const char *expected;

@@ -207,7 +207,7 @@ static void test_parse_integer_ranges(void **state) {
 static void test_parse_u32_max_version(void **state) {
         _cleanup_manifest_free_ Manifest *m = parse_ok("manifest_version = 4294967295\n[base]\nimage = \"x\"\n");
 
-        /* Accepted by the schema; normalization rejects versions other than 1. */
+        /* The schema accepts it. Normalization rejects versions other than 1. */
         assert_int_equal(m->manifest_version, UINT32_MAX);
 }
 

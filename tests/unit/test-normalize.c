@@ -65,7 +65,7 @@ static void test_lists_trimmed_and_empty_dropped(void **state) {
                              "packages = [\"  vim \", \"\", \"   \", \"\\tvim\", \"Vim\"]\n"
                              "[gui]\napps = [\" firefox\", \"code \", \"\"]\n");
 
-        /* Byte order puts uppercase first; case is kept. */
+        /* Byte order puts uppercase letters first, and case is kept. */
         assert_int_equal(n->n_system_packages, 2);
         assert_string_equal(n->system_packages[0], "Vim");
         assert_string_equal(n->system_packages[1], "vim");

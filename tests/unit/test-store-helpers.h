@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -87,7 +88,7 @@ static inline void test_write_file(const TestStore *t, const char *rel, const ch
         free(p);
 }
 
-static inline char *test_read_file(const TestStore *t, const char *rel) {
+__attribute__((noinline, unused)) static char *test_read_file(const TestStore *t, const char *rel) {
         char *p = test_path(t, rel), *data = NULL;
 
         assert_int_equal(kp_read_file_at(AT_FDCWD, p, 1 << 24, &data, NULL), 0);
