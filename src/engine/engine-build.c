@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/fault.h"
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "basic/time-util.h"
@@ -244,6 +245,7 @@ static int build_new(Engine *e, BuildContext *c, const char *env_dir, KpError *e
         r = store_wal_add_remove_dir(e->store, op_id, env_dir, err);
         if (r < 0)
                 goto fail;
+        kp_fault_point("build-before-rename-env");
         if (rename(staging, env_dir) < 0) {
                 r = kp_error_set_kind(err, KP_ERROR_STORE, -errno, "move '%s' to '%s': %m", staging, env_dir);
                 goto fail;
@@ -263,6 +265,7 @@ static int build_new(Engine *e, BuildContext *c, const char *env_dir, KpError *e
                 .updated_at = now,
                 .ref_count = 1,
         };
+        kp_fault_point("build-before-metadata");
         r = store_metadata_put(e->store, &m, err);
         if (r < 0)
                 goto fail;

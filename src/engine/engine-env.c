@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/fault.h"
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
@@ -124,6 +125,15 @@ int engine_destroy(Engine *e, const char *env_id, KpError *err) {
         r = store_wal_begin(e->store, WAL_OP_DESTROY, env_id, &op_id, err);
         if (r < 0)
                 goto out;
+        /* The metadata step comes first and both come before anything is
+         * removed: a crash between the two registrations then leaves a
+         * directory without metadata (removed by the next build of that
+         * id), never metadata that points at a deleted directory. */
+        if (m->ref_count <= 1) {
+                r = store_wal_add_remove_file(e->store, op_id, meta_path, err);
+                if (r < 0)
+                        goto out;
+        }
         r = store_wal_add_remove_dir(e->store, op_id, env_dir, err);
         if (r < 0)
                 goto out;
@@ -149,13 +159,11 @@ int engine_destroy(Engine *e, const char *env_id, KpError *err) {
                         log_warn("destroying %s without its backend: %s", m->short_id, manifest_err.message);
         }
 
+        kp_fault_point("destroy-before-remove-dir");
         r = engine_remove_tree(e, env_dir, err);
         if (r < 0)
                 goto out;
 
-        r = store_wal_add_remove_file(e->store, op_id, meta_path, err);
-        if (r < 0)
-                goto out;
         r = store_metadata_ref_decrement(e->store, env_id, err);
         if (r < 0)
                 goto out;
@@ -203,6 +211,7 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
                 return r;
         }
 
+        kp_fault_point("session-started");
         env_dir = engine_env_dir(e, env_id);
         BackendSpec spec = {
                 .env_id = env_id, .env_dir = env_dir, .store_root = e->root, .manifest = manifest,
@@ -210,19 +219,21 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
         r = b->run(&spec, argv, interactive, ret_status, err);
         normalized_manifest_free(manifest);
 
-        /* Back to Built when this was the last session. */
-        engine_session_end(e, env_id, marker);
+        /* Back to Built when this was the last session. The state changes
+         * before the marker goes, so a crash in between leaves a stale
+         * marker, which the next start-up cleans up with the state. */
         {
                 _cleanup_error_ KpError state_err = KP_ERROR_INIT;
 
                 if (engine_lock(e, &state_err) >= 0) {
-                        if (engine_sessions_count(e, env_id) == 0 &&
+                        if (engine_sessions_count(e, env_id) <= 1 &&
                             store_metadata_update_state(e->store, env_id, ENV_STATE_BUILT, &state_err) < 0)
                                 log_warn("cannot reset %s to built: %s", env_id, state_err.message);
                         engine_unlock(e);
                 } else
                         log_warn("cannot reset %s to built: %s", env_id, state_err.message);
         }
+        engine_session_end(e, env_id, marker);
         return r;
 }
 

@@ -152,6 +152,15 @@ int engine_sessions_signal(Engine *e, const char *env_id, int sig) {
         return sessions_foreach(e, env_id, sig);
 }
 
+/* Returns true when ENV_DIR has session markers, live or stale. */
+static bool has_markers(const char *env_dir) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *dir = kp_path_join(env_dir, SESSIONS_DIR);
+        size_t n = 0;
+
+        return dir && kp_dir_list_at(AT_FDCWD, dir, true, true, &names, &n) >= 0 && n > 0;
+}
+
 void engine_sessions_cleanup(Engine *e) {
         _cleanup_strv_free_ char **ids = NULL;
         size_t n = 0;
@@ -164,13 +173,27 @@ void engine_sessions_cleanup(Engine *e) {
                 _cleanup_env_metadata_free_ EnvMetadata *m = NULL;
                 _cleanup_error_ KpError err = KP_ERROR_INIT;
 
+                if (!env_dir || !env_id_is_valid(ids[i]))
+                        continue;
+
+                /* A directory without metadata is what an interrupted destroy
+                 * leaves; builds never leave one behind while holding the
+                 * lock, which the caller holds now. */
+                if (!store_metadata_exists(e->store, ids[i])) {
+                        if (engine_remove_tree(e, env_dir, &err) < 0)
+                                log_warn("cannot remove leftover '%s': %s", env_dir, err.message);
+                        continue;
+                }
+
                 /* The original tool's single-pid marker is never trusted. */
-                if (env_dir && (legacy = kp_path_join(env_dir, ".running")))
+                if ((legacy = kp_path_join(env_dir, ".running")))
                         (void) unlink(legacy);
 
-                if (engine_sessions_count(e, ids[i]) > 0)
+                /* Only environments with markers can be stuck in Running:
+                 * a session writes its marker before the state changes. */
+                if (!has_markers(env_dir) || engine_sessions_count(e, ids[i]) > 0)
                         continue;
-                if (!env_id_is_valid(ids[i]) || store_metadata_get(e->store, ids[i], &m, &err) < 0)
+                if (store_metadata_get(e->store, ids[i], &m, &err) < 0)
                         continue;
                 if (m->state == ENV_STATE_RUNNING &&
                     store_metadata_update_state(e->store, ids[i], ENV_STATE_BUILT, &err) < 0)

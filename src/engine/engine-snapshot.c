@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "basic/fault.h"
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
@@ -121,9 +122,11 @@ static int swap_upper(Engine *e, const char *op_id, const char *upper, const cha
                 r = store_wal_add_rename_dir(e->store, op_id, upper, old, err);
                 if (r < 0)
                         return r;
+                kp_fault_point("restore-before-move-old");
                 if (rename(upper, old) < 0)
                         return kp_error_set_kind(err, KP_ERROR_STORE, -errno, "move '%s' aside: %m", upper);
         }
+        kp_fault_point("restore-before-move-new");
         if (rename(staging, upper) < 0)
                 return kp_error_set_kind(err, KP_ERROR_STORE, -errno, "move '%s' to '%s': %m", staging, upper);
         return 0;
