@@ -497,8 +497,12 @@ int store_metadata_list(Store *s, EnvMetadata **ret, size_t *ret_count, KpError 
                         env_metadata_array_free(a, count);
                         return kp_error_set(err, r, "out of memory");
                 }
+                /* A file deleted between the directory listing and the read
+                 * is an environment destroyed meanwhile, not damage. */
+                if (r == -ENOENT)
+                        continue;
                 if (r < 0) {
-                        log_warn("Skipping unreadable environment metadata '%s': %s", names[i], e.message);
+                        log_warn("skipping unreadable environment metadata '%s': %s", names[i], e.message);
                         continue;
                 }
                 a[count++] = *m;
