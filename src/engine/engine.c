@@ -9,7 +9,6 @@
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
-#include "runtime/userns.h"
 #include "store/store-lock.h"
 
 int engine_open(const char *root, Engine **ret, KpError *err) {
@@ -149,15 +148,13 @@ int engine_load_manifest(Engine *e, const EnvMetadata *m, NormalizedManifest **r
 }
 
 int engine_remove_tree(Engine *e, const char *path, KpError *err) {
-        _cleanup_error_ KpError remove_err = KP_ERROR_INIT;
-        int r;
+        int r = kp_rm_rf(path);
 
-        /* Files that a sandbox created under a subordinate id are removed
-         * from inside the user namespace that owns them. */
-        r = userns_remove_tree(path, &remove_err);
+        /* NOTE: files that a sandbox created under a subordinate id cannot
+         * be removed this way; that needs a helper inside a user namespace,
+         * which comes with the namespace sandbox. */
         if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_STORE, r, "remove '%s': %s", path,
-                                         remove_err.message ? remove_err.message : strerror(-r));
+                return kp_error_set_kind(err, KP_ERROR_STORE, r, "remove '%s': %s", path, strerror(-r));
         return 0;
 }
 
