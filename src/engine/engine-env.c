@@ -203,10 +203,10 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
                 r = engine_session_begin(e, env_id, &marker, err);
         if (r >= 0 && m->state != ENV_STATE_RUNNING)
                 r = store_metadata_update_state(e->store, env_id, ENV_STATE_RUNNING, err);
+        if (r < 0 && marker)
+                engine_session_end(e, env_id, marker);
         engine_unlock(e);
         if (r < 0) {
-                if (marker)
-                        engine_session_end(e, env_id, marker);
                 normalized_manifest_free(manifest);
                 return r;
         }
@@ -221,7 +221,9 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
 
         /* Back to Built when this was the last session. The state changes
          * before the marker goes, so a crash in between leaves a stale
-         * marker, which the next start-up cleans up with the state. */
+         * marker, which the next start-up cleans up with the state. Both
+         * happen under the lock, so a session starting meanwhile never
+         * loses the sessions directory it is writing its marker to. */
         {
                 _cleanup_error_ KpError state_err = KP_ERROR_INIT;
 
@@ -229,11 +231,11 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
                         if (engine_sessions_count(e, env_id) <= 1 &&
                             store_metadata_update_state(e->store, env_id, ENV_STATE_BUILT, &state_err) < 0)
                                 log_warn("cannot reset %s to built: %s", env_id, state_err.message);
+                        engine_session_end(e, env_id, marker);
                         engine_unlock(e);
                 } else
                         log_warn("cannot reset %s to built: %s", env_id, state_err.message);
         }
-        engine_session_end(e, env_id, marker);
         return r;
 }
 

@@ -51,6 +51,8 @@ int engine_load_manifest(Engine *e, const EnvMetadata *m, NormalizedManifest **r
 /* Sessions: one marker per running exec/enter, named after the process id
  * and its start time, so a reused pid is never mistaken for a live session. */
 int engine_session_begin(Engine *e, const char *env_id, char **ret_marker, KpError *err);
+/* Remove the marker (and the sessions directory when it was the last one).
+ * Needs the store lock. */
 void engine_session_end(Engine *e, const char *env_id, const char *marker);
 /* Number of live sessions; stale markers are removed on the way. */
 int engine_sessions_count(Engine *e, const char *env_id);

@@ -37,7 +37,7 @@ static unsigned long long process_start_time(pid_t pid) {
         if (!p)
                 return 0;
         p++;
-        for (int field = 2; field < 22 && p; field++)
+        for (int field = 2; field < 21 && p; field++)
                 p = strchr(p + 1, ' ');
         if (!p || sscanf(p, " %llu", &start) != 1)
                 return 0;
@@ -100,6 +100,10 @@ void engine_session_end(Engine *e, const char *env_id, const char *marker) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || (unlinkat(dfd, marker, 0) < 0 && errno != ENOENT))
                 log_warn("cannot remove session marker '%s/%s': %m", dir, marker);
+        /* The last session removes the directory; another session that
+         * still runs keeps it (ENOTEMPTY). */
+        if (rmdir(dir) < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT)
+                log_warn("cannot remove '%s': %m", dir);
 }
 
 /* Visit the live markers of ENV_ID, deleting stale ones. */
@@ -152,13 +156,13 @@ int engine_sessions_signal(Engine *e, const char *env_id, int sig) {
         return sessions_foreach(e, env_id, sig);
 }
 
-/* Returns true when ENV_DIR has session markers, live or stale. */
-static bool has_markers(const char *env_dir) {
-        _cleanup_strv_free_ char **names = NULL;
+/* Returns true when ENV_DIR has a sessions directory. It exists from before
+ * a session changes the state to Running until after the state is back to
+ * Built, so an environment without one cannot be stuck in Running. */
+static bool has_sessions_dir(const char *env_dir) {
         _cleanup_free_ char *dir = kp_path_join(env_dir, SESSIONS_DIR);
-        size_t n = 0;
 
-        return dir && kp_dir_list_at(AT_FDCWD, dir, true, true, &names, &n) >= 0 && n > 0;
+        return dir && kp_is_dir_at(AT_FDCWD, dir);
 }
 
 void engine_sessions_cleanup(Engine *e) {
@@ -191,12 +195,19 @@ void engine_sessions_cleanup(Engine *e) {
 
                 /* Only environments with markers can be stuck in Running:
                  * a session writes its marker before the state changes. */
-                if (!has_markers(env_dir) || engine_sessions_count(e, ids[i]) > 0)
+                if (!has_sessions_dir(env_dir) || engine_sessions_count(e, ids[i]) > 0)
                         continue;
                 if (store_metadata_get(e->store, ids[i], &m, &err) < 0)
                         continue;
                 if (m->state == ENV_STATE_RUNNING &&
-                    store_metadata_update_state(e->store, ids[i], ENV_STATE_BUILT, &err) < 0)
+                    store_metadata_update_state(e->store, ids[i], ENV_STATE_BUILT, &err) < 0) {
                         log_warn("cannot reset environment %s to built: %s", m->short_id, err.message);
+                        continue;
+                }
+                if (m->state != ENV_STATE_RUNNING || err.code == 0) {
+                        _cleanup_free_ char *dir = kp_path_join(env_dir, SESSIONS_DIR);
+                        if (dir)
+                                (void) rmdir(dir);
+                }
         }
 }
