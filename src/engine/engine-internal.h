@@ -24,8 +24,9 @@ struct Engine {
 /* Create the store layout on first write. */
 int engine_store_ready(Engine *e, KpError *err);
 
-/* Take the exclusive store lock (blocking) for a state change. Calls nest
- * only as lock/unlock pairs; the lock is released by engine_unlock(). */
+/* Take the exclusive store lock (blocking) for a state change, creating the
+ * store on first use. It is not reentrant: a second call before
+ * engine_unlock() fails with -EDEADLK. */
 int engine_lock(Engine *e, KpError *err);
 void engine_unlock(Engine *e);
 

@@ -2,7 +2,7 @@
 /*
  * Session markers: <env dir>/.sessions/<pid>-<start time>, one per running
  * exec or enter. The start time (field 22 of /proc/<pid>/stat, in clock
- * ticks since boot) tells a live session from a reused pid. The store lock is
+ * ticks since boot) distinguishes a live session from a reused pid. The store lock is
  * not held while a session runs, so state Running is derived from markers:
  * an environment is Running while at least one marker is live.
  */

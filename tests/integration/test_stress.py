@@ -1,9 +1,10 @@
 """Bounded concurrency stress: 8 workers run a random mix of build, exec,
 commit, restore, gc, list and destroy against one store (mock backend).
 
-Every command must finish within its timeout (no deadlock) and succeed or
-fail with a reported error, never crash; at the end the store verifies
-clean, no write-ahead log entry is left and every environment is Built.
+Every command must finish within its timeout (no deadlock) and either
+succeed or fail with a reported error, never crash. At the end the store
+verifies clean, no write-ahead log entry is left and every environment is
+Built.
 The run lasts 15 s here and 60 s with KARAPACE_TEST_LONG=1 (scripts/test
 --long)."""
 import json
