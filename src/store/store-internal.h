@@ -25,6 +25,7 @@ struct Store {
         char *store_path;       /* <root>/store */
         int dirfd;              /* <root>/store, -1 until opened */
         int dir_fds[_STORE_DIR_MAX];
+        bool objects_sync_deferred;     /* see store_object_defer_dir_sync() */
 };
 
 /* Temporary files older than this many seconds count as left behind by a

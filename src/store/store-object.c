@@ -31,7 +31,8 @@ static int object_dir(Store *s, KpError *err) {
 
 /* Make the temporary file TMP_NAME the object KEY. An object that already
  * exists is kept as it is, and the temporary file is dropped. */
-static int object_commit(int dfd, int fd, const char *tmp_name, const char *key, KpError *err) {
+static int object_commit(int dfd, int fd, const char *tmp_name, const char *key, bool defer_dir_sync,
+                         KpError *err) {
         int r;
 
         if (fchmod(fd, 0444) < 0) {
@@ -45,7 +46,8 @@ static int object_commit(int dfd, int fd, const char *tmp_name, const char *key,
         }
 
         kp_fault_point("object:tmp-written");
-        r = kp_commit_tmpfile_at(dfd, fd, tmp_name, key, KP_ATOMIC_NO_REPLACE);
+        r = kp_commit_tmpfile_at(dfd, fd, tmp_name, key,
+                                 KP_ATOMIC_NO_REPLACE | (defer_dir_sync ? KP_ATOMIC_NO_DIR_SYNC : 0));
         if (r == -EEXIST) {
                 /* Another writer stored the same content first. */
                 (void) unlinkat(dfd, tmp_name, 0);
@@ -139,7 +141,7 @@ int store_object_put_fd(Store *s, int fd, char ret_key[KP_HASH_HEX_SIZE], KpErro
                                          strerror(-r));
         }
 
-        r = object_commit(dfd, out_fd, tmp_name, key, err);
+        r = object_commit(dfd, out_fd, tmp_name, key, s->objects_sync_deferred, err);
         if (r < 0)
                 return r;
 
@@ -295,5 +297,22 @@ int store_object_list(Store *s, char ***ret_keys, size_t *ret_count, KpError *er
         *ret_keys = TAKE_PTR(names);
         if (ret_count)
                 *ret_count = n;
+        return 0;
+}
+
+void store_object_defer_dir_sync(Store *s, bool defer) {
+        s->objects_sync_deferred = defer;
+}
+
+int store_object_sync_dir(Store *s, KpError *err) {
+        int dfd, r;
+
+        dfd = object_dir(s, err);
+        if (dfd < 0)
+                return dfd;
+        r = kp_fsync_dir_at(dfd, ".");
+        if (r < 0)
+                return kp_error_set_kind(err, KP_ERROR_STORE, r, "failed to sync the objects directory: %s",
+                                         strerror(-r));
         return 0;
 }

@@ -81,6 +81,13 @@ int store_object_verify(Store *s, const char *key, KpError *err);
 
 bool store_object_exists(Store *s, const char *key);
 
+/* With DEFER, store_object_put_fd() skips the fsync of objects/ after each
+ * rename (the object's own data is still synced before its rename). The
+ * caller must call store_object_sync_dir() before anything that references
+ * the new objects is written: one directory sync then covers all of them. */
+void store_object_defer_dir_sync(Store *s, bool defer);
+int store_object_sync_dir(Store *s, KpError *err);
+
 /* Delete the object. A missing object is not an error. */
 int store_object_remove(Store *s, const char *key, KpError *err);
 

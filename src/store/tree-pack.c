@@ -932,6 +932,11 @@ static int pack_write(PackContext *c, char ret_key[KP_HASH_HEX_SIZE], char ***re
         if (r < 0)
                 return kp_error_set(c->err, r, "out of memory");
 
+        /* The file objects' renames become durable before the tree object
+         * that names them. */
+        r = store_object_sync_dir(c->store, c->err);
+        if (r < 0)
+                return r;
         r = store_object_put_bytes(c->store, text, len, key, c->err);
         if (r < 0)
                 return kp_error_prefix(c->err, "failed to store the tree object of '%s'", c->root_name);
@@ -975,7 +980,9 @@ int store_tree_pack_cached(Store *s, int dirfd, const char *path, const char *ca
                 }
 
                 c.root_dev = st.st_dev;
+                store_object_defer_dir_sync(s, true);
                 r = pack_directory(&c, dirfd, path, ".", &st);
+                store_object_defer_dir_sync(s, false);
                 if (r < 0)
                         return r;
         }
