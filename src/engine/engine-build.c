@@ -16,6 +16,7 @@
 #include "schema/image-name.h"
 #include "schema/manifest.h"
 #include "schema/mount-policy.h"
+#include "runtime/sandbox-store.h"
 #include "store/tree.h"
 
 typedef struct BuildContext {
@@ -220,7 +221,7 @@ static int build_new(Engine *e, BuildContext *c, const char *env_dir, KpError *e
         }
 
         engine_report(e, "storing environment %s", c->lock->short_id);
-        r = store_tree_pack_cached(e->store, AT_FDCWD, upper, tree_cache, tree_key, &refs, &n_refs, err);
+        r = sandbox_tree_pack_cached(e->store, AT_FDCWD, upper, tree_cache, tree_key, &refs, &n_refs, err);
         if (r < 0)
                 goto fail;
 

@@ -6,6 +6,7 @@
 
 #include "basic/fs-util.h"
 #include "engine/engine-internal.h"
+#include "runtime/image.h"
 #include "schema/image-name.h"
 #include "schema/manifest.h"
 #include "schema/templates.h"
@@ -67,7 +68,7 @@ void pin_result_done(PinResult *r) {
 
 int engine_pin(Engine *e, const char *manifest_path, bool check, bool write_lock, PinResult *ret, KpError *err) {
         _cleanup_manifest_free_ Manifest *m = NULL;
-        _cleanup_image_spec_free_ ImageSpec *spec = NULL;
+        _cleanup_free_ char *url = NULL;
         int r;
 
         memset(ret, 0, sizeof(*ret));
@@ -87,24 +88,20 @@ int engine_pin(Engine *e, const char *manifest_path, bool check, bool write_lock
                 return ret->base_image ? 0 : kp_error_set(err, -ENOMEM, "out of memory");
         }
 
-        r = image_spec_resolve(m->base_image, &spec, err);
+        engine_report(e, "resolving the download URL of %s", m->base_image);
+        r = image_resolve_url(m->base_image, &(ImageOptions) { .progress = e->progress,
+                                                              .progress_data = e->progress_data },
+                              &url, err);
         if (r < 0)
                 return kp_error_prefix(err, "failed to resolve pinned image URL");
-        if (!spec->is_url)
-                /* TODO: aliases need the image server's index; the image
-                 * download client is not written yet. */
-                return kp_error_set_kind(err, KP_ERROR_RUNTIME, -EOPNOTSUPP,
-                                         "failed to resolve pinned image URL: looking up '%s' on the image server "
-                                         "is not available yet; write an http(s) URL in base.image instead",
-                                         m->base_image);
 
-        r = manifest_set_base_image(m, spec->name);
+        r = manifest_set_base_image(m, url);
         if (r < 0)
                 return kp_error_set(err, r, "out of memory");
         r = manifest_write_file(m, manifest_path, 0, err);
         if (r < 0)
                 return r;
-        ret->base_image = strdup(spec->name);
+        ret->base_image = TAKE_PTR(url);
         if (!ret->base_image)
                 return kp_error_set(err, -ENOMEM, "out of memory");
 

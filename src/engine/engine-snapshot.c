@@ -12,6 +12,7 @@
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
+#include "runtime/sandbox-store.h"
 #include "store/tree.h"
 
 static int load_snapshot_target(Engine *e, const char *env_id, const char *what, EnvMetadata **ret,
@@ -66,7 +67,7 @@ int engine_commit(Engine *e, const char *env_id, char ret_layer_id[KP_HASH_HEX_S
         /* Only files that changed since the last pack are hashed and
          * stored; the rest are already objects. */
         engine_report(e, "packing the upper directory of %s", m->short_id);
-        r = store_tree_pack_cached(e->store, AT_FDCWD, upper, cache, tree_key, &refs, &n_refs, err);
+        r = sandbox_tree_pack_cached(e->store, AT_FDCWD, upper, cache, tree_key, &refs, &n_refs, err);
         if (r < 0)
                 goto out;
 
@@ -189,7 +190,7 @@ int engine_restore(Engine *e, const char *env_id, const char *snapshot_layer_id,
                 goto out;
 
         engine_report(e, "unpacking snapshot %.12s", snapshot_layer_id);
-        r = store_tree_unpack(e->store, layer->tar_hash, AT_FDCWD, staging, err);
+        r = sandbox_tree_unpack(e->store, layer->tar_hash, AT_FDCWD, staging, err);
         if (r < 0)
                 goto out;
 

@@ -9,7 +9,19 @@
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
+#include "runtime/userns.h"
 #include "store/store-lock.h"
+
+/* Recovery and GC remove trees that may hold files of subordinate ids. */
+static int remove_tree_for_store(const char *path) {
+        _cleanup_error_ KpError err = KP_ERROR_INIT;
+        int r;
+
+        r = userns_remove_tree(path, &err);
+        if (r < 0)
+                log_debug("cannot remove '%s': %s", path, err.message);
+        return r;
+}
 
 int engine_open(const char *root, Engine **ret, KpError *err) {
         _cleanup_engine_free_ Engine *e = NULL;
@@ -24,14 +36,15 @@ int engine_open(const char *root, Engine **ret, KpError *err) {
         r = store_open(root, &e->store, err);
         if (r < 0)
                 return r;
+        store_set_remove_tree(e->store, remove_tree_for_store);
         e->root = strdup(store_root(e->store));
         e->env_root = kp_path_join(store_root(e->store), "env");
         store_dir = kp_path_join(store_root(e->store), "store");
         if (!e->root || !e->env_root || !store_dir)
                 return kp_error_set(err, -ENOMEM, "out of memory");
 
-        /* Recovery only runs when nobody else holds the lock: an operation
-         * in flight in another process owns its WAL entry. */
+        /* Recovery runs only when no other process holds the lock, because
+         * an operation in flight in another process owns its WAL entry. */
         if (kp_is_dir_at(AT_FDCWD, store_dir)) {
                 _cleanup_error_ KpError lock_err = KP_ERROR_INIT;
 
@@ -148,13 +161,15 @@ int engine_load_manifest(Engine *e, const EnvMetadata *m, NormalizedManifest **r
 }
 
 int engine_remove_tree(Engine *e, const char *path, KpError *err) {
-        int r = kp_rm_rf(path);
+        _cleanup_error_ KpError remove_err = KP_ERROR_INIT;
+        int r;
 
-        /* NOTE: files that a sandbox created under a subordinate id cannot
-         * be removed this way; that needs a helper inside a user namespace,
-         * which comes with the namespace sandbox. */
+        /* Files that a sandbox created under a subordinate id are removed
+         * from inside the user namespace that owns them. */
+        r = userns_remove_tree(path, &remove_err);
         if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_STORE, r, "remove '%s': %s", path, strerror(-r));
+                return kp_error_set_kind(err, KP_ERROR_STORE, r, "%s",
+                                         remove_err.message ? remove_err.message : strerror(-r));
         return 0;
 }
 

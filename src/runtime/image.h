@@ -40,5 +40,29 @@ void image_info_done(ImageInfo *info);
 int image_ensure(const char *store_root, const char *image, const ImageOptions *opts, ImageInfo *ret,
                  KpError *err);
 
-/* Content digest of an extracted tree (see docs/image-digest.md). */
+/* Content digest of an extracted tree (see docs/image-digest.md). Callers
+ * other than root compute it inside a user namespace (userns_run), where
+ * the owners are the image's own ids, as during extraction. */
 int image_tree_digest(const char *rootfs, char ret[KP_HASH_HEX_SIZE], KpError *err);
+
+/* Return the URL that `pin` writes for IMAGE. For an alias this is the
+ * download URL of the image server's latest build, which contacts the
+ * server. For a URL image it is the normalized URL (lowercased, digest
+ * fragment kept). Local files and bootstrap images have no URL (-EOPNOTSUPP). */
+int image_resolve_url(const char *image, const ImageOptions *opts, char **ret_url, KpError *err);
+
+typedef struct ImageVerifyResult {
+        bool complete;                          /* digest file and rootfs present */
+        bool ok;                                /* complete and the digests match */
+        char expected[KP_HASH_HEX_SIZE];        /* from the digest file, "" when missing */
+        char actual[KP_HASH_HEX_SIZE];          /* recomputed, "" when the rootfs is missing */
+} ImageVerifyResult;
+
+/* Recompute the digest of the cached image CACHE_KEY (a directory name
+ * below <store root>/images) and compare it with the recorded one. Holds
+ * the image's lock meanwhile. A mismatch is not an error: see RET->ok. */
+int image_cache_verify(const char *store_root, const char *cache_key, ImageVerifyResult *ret, KpError *err);
+
+/* Cache keys of all image directories below <store root>/images, sorted,
+ * complete or not (NULL-terminated; free with kp_strv_free). */
+int image_cache_list(const char *store_root, char ***ret, size_t *ret_count, KpError *err);

@@ -22,6 +22,20 @@ typedef int (*UsernsFunc)(void *userdata);
  * negative errno); ERR describes a failure to set the namespace up. */
 int userns_run(UsernsFunc func, void *userdata, KpError *err);
 
+/* Called by FUNC inside userns_run(): passes ERR's message and kind to the
+ * ERR of the userns_run() caller, which otherwise only gets the errno.
+ * Returns ERR's code. Outside userns_run() it only returns the code. */
+int userns_report_error(const KpError *err);
+
+/* Like userns_run(), for a FUNC that produces a result: it writes it to
+ * OUT_FD (a memory file), and the caller gets those bytes in *RET (NUL-
+ * terminated, at most 64 MiB) and *RET_LEN. The store uses this to pack or
+ * unpack an upper directory whose files belong to subordinate ids: inside
+ * the namespace they are readable, and their owners come out as the ids
+ * used inside the sandbox (0 for the user), as when running as real root. */
+typedef int (*UsernsOutputFunc)(void *userdata, int out_fd);
+int userns_run_output(UsernsOutputFunc func, void *userdata, char **ret, size_t *ret_len, KpError *err);
+
 /* Returns true when the caller has subordinate uid and gid ranges that
  * newuidmap/newgidmap can map (or is root). */
 bool userns_has_full_range(void);

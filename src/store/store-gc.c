@@ -469,7 +469,7 @@ static int gc_remove_env(Store *s, const char *env_id, KpError *err) {
                 return kp_error_set(err, -ENOMEM, "out of memory");
 
         kp_fault_point("gc:remove-env");
-        r = kp_rm_rf(env_dir);
+        r = store_remove_tree(s, env_dir);
         if (r < 0)
                 return kp_error_set_kind(err, KP_ERROR_STORE, r, "failed to remove '%s': %s", env_dir, strerror(-r));
 
@@ -497,6 +497,7 @@ static int gc_remove_tmpfile(Store *s, const char *rel, KpError *err) {
 }
 
 static int gc_remove_staging(Store *s, const char *name, KpError *err) {
+        _cleanup_free_ char *path = NULL;
         int dfd, r;
 
         dfd = store_dir_fd(s, STORE_DIR_STAGING, err);
@@ -504,7 +505,10 @@ static int gc_remove_staging(Store *s, const char *name, KpError *err) {
                 return dfd;
 
         kp_fault_point("gc:remove-staging");
-        r = kp_rm_rf_at(dfd, name);
+        path = store_path_of(s, STORE_DIR_STAGING, name);
+        if (!path)
+                return kp_error_set(err, -ENOMEM, "out of memory");
+        r = store_remove_tree(s, path);
         if (r < 0)
                 return kp_error_set_kind(err, KP_ERROR_STORE, r, "failed to remove staging entry '%s': %s", name,
                                          strerror(-r));

@@ -26,6 +26,7 @@ struct Store {
         int dirfd;              /* <root>/store, -1 until opened */
         int dir_fds[_STORE_DIR_MAX];
         bool objects_sync_deferred;     /* see store_object_defer_dir_sync() */
+        StoreRemoveTreeFunc remove_tree; /* see store_set_remove_tree() */
 };
 
 /* Temporary files older than this many seconds count as left behind by a

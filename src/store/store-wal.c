@@ -593,7 +593,7 @@ static void wal_undo_remove(Store *s, const WalStep *st) {
         int r;
 
         if (st->type == WAL_STEP_REMOVE_DIR)
-                r = kp_rm_rf(st->path);
+                r = store_remove_tree(s, st->path);
         else
                 r = unlink(st->path) < 0 && errno != ENOENT ? -errno : 0;
         if (r < 0)

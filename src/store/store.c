@@ -431,3 +431,11 @@ int store_init(Store *s, KpError *err) {
         store_clean_tmpfiles(s);
         return 0;
 }
+
+void store_set_remove_tree(Store *s, StoreRemoveTreeFunc func) {
+        s->remove_tree = func;
+}
+
+int store_remove_tree(Store *s, const char *path) {
+        return s->remove_tree ? s->remove_tree(path) : kp_rm_rf(path);
+}

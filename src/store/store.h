@@ -40,6 +40,17 @@ static inline void store_freep(Store **s) {
 }
 #define _cleanup_store_free_ _cleanup_(store_freep)
 
+/* Removes the directory tree at the absolute PATH; returns 0 or -errno. */
+typedef int (*StoreRemoveTreeFunc)(const char *path);
+
+/* Set how recovery and GC remove environment and staging trees. The default
+ * is kp_rm_rf(), which cannot delete files a sandbox created under another
+ * id; the runtime layer installs a function that can. */
+void store_set_remove_tree(Store *s, StoreRemoveTreeFunc func);
+
+/* Remove the tree at the absolute PATH with the configured function. */
+int store_remove_tree(Store *s, const char *path);
+
 /* The store root (<root>, the parent of the store/ directory). */
 const char *store_root(const Store *s);
 

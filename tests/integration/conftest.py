@@ -99,3 +99,7 @@ def workdir(tmp_path, request):
 @pytest.fixture
 def kp(workdir):
     return Karapace(workdir)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes tens of seconds (bootstraps a Debian base)")
