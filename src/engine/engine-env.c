@@ -58,8 +58,12 @@ static int change_state(Engine *e, const char *env_id, EnvState to, KpError *err
         if (r < 0)
                 return r;
         r = load(e, env_id, &m, err);
-        if (r >= 0 && !transition_allowed(m->state, to))
-                r = transition_error(m->state, to, err);
+        if (r >= 0) {
+                EnvState current = engine_effective_state(e, m);
+
+                if (!transition_allowed(current, to))
+                        r = transition_error(current, to, err);
+        }
         if (r >= 0)
                 r = store_metadata_update_state(e->store, env_id, to, err);
         engine_unlock(e);
@@ -89,11 +93,28 @@ int engine_rename(Engine *e, const char *env_id, const char *new_name, KpError *
 }
 
 int engine_list(Engine *e, EnvMetadata **ret, size_t *ret_count, KpError *err) {
-        return store_metadata_list(e->store, ret, ret_count, err);
+        EnvMetadata *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = store_metadata_list(e->store, &list, &n, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                list[i].state = engine_effective_state(e, &list[i]);
+        *ret = list;
+        *ret_count = n;
+        return 0;
 }
 
 int engine_inspect(Engine *e, const char *env_id, EnvMetadata **ret, KpError *err) {
-        return load(e, env_id, ret, err);
+        int r;
+
+        r = load(e, env_id, ret, err);
+        if (r < 0)
+                return r;
+        (*ret)->state = engine_effective_state(e, *ret);
+        return 0;
 }
 
 int engine_destroy(Engine *e, const char *env_id, KpError *err) {
@@ -108,7 +129,7 @@ int engine_destroy(Engine *e, const char *env_id, KpError *err) {
         r = load(e, env_id, &m, err);
         if (r < 0)
                 goto out;
-        if (m->state == ENV_STATE_RUNNING && engine_sessions_count(e, env_id) > 0) {
+        if (engine_effective_state(e, m) == ENV_STATE_RUNNING) {
                 r = kp_error_set_kind(err, KP_ERROR_STATE, -EBUSY,
                                       "invalid state transition: Running -> cannot destroy a running environment; stop it first");
                 goto out;
@@ -184,27 +205,28 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
         _cleanup_env_metadata_free_ EnvMetadata *m = NULL;
         _cleanup_free_ char *env_dir = NULL, *marker = NULL;
         NormalizedManifest *manifest = NULL;
-        const Backend *b;
+        const Backend *b = NULL;
         int r;
 
-        /* The lock is held only while the state changes, never for the
-         * session itself, so other commands keep working meanwhile. */
+        /* The lock covers only the check and the marker, so that a destroy
+         * cannot remove the environment in between; the session itself runs
+         * without it and other commands keep working meanwhile. */
         r = engine_lock(e, err);
         if (r < 0)
                 return r;
         r = load(e, env_id, &m, err);
-        if (r >= 0 && m->state != ENV_STATE_RUNNING && !transition_allowed(m->state, ENV_STATE_RUNNING))
-                r = transition_error(m->state, ENV_STATE_RUNNING, err);
+        if (r >= 0) {
+                EnvState current = engine_effective_state(e, m);
+
+                if (current != ENV_STATE_RUNNING && !transition_allowed(current, ENV_STATE_RUNNING))
+                        r = transition_error(current, ENV_STATE_RUNNING, err);
+        }
         if (r >= 0)
                 r = engine_load_manifest(e, m, &manifest, err);
         if (r >= 0 && !(b = backend_get_usable(manifest->runtime_backend, err)))
                 r = -EOPNOTSUPP;
         if (r >= 0)
                 r = engine_session_begin(e, env_id, &marker, err);
-        if (r >= 0 && m->state != ENV_STATE_RUNNING)
-                r = store_metadata_update_state(e->store, env_id, ENV_STATE_RUNNING, err);
-        if (r < 0 && marker)
-                engine_session_end(e, env_id, marker);
         engine_unlock(e);
         if (r < 0) {
                 normalized_manifest_free(manifest);
@@ -219,23 +241,7 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
         r = b->run(&spec, argv, interactive, ret_status, err);
         normalized_manifest_free(manifest);
 
-        /* Back to Built when this was the last session. The state changes
-         * before the marker goes, so a crash in between leaves a stale
-         * marker, which the next start-up cleans up with the state. Both
-         * happen under the lock, so a session starting meanwhile never
-         * loses the sessions directory it is writing its marker to. */
-        {
-                _cleanup_error_ KpError state_err = KP_ERROR_INIT;
-
-                if (engine_lock(e, &state_err) >= 0) {
-                        if (engine_sessions_count(e, env_id) <= 1 &&
-                            store_metadata_update_state(e->store, env_id, ENV_STATE_BUILT, &state_err) < 0)
-                                log_warn("cannot reset %s to built: %s", env_id, state_err.message);
-                        engine_session_end(e, env_id, marker);
-                        engine_unlock(e);
-                } else
-                        log_warn("cannot reset %s to built: %s", env_id, state_err.message);
-        }
+        engine_session_end(e, env_id, marker);
         return r;
 }
 
@@ -270,7 +276,7 @@ int engine_stop(Engine *e, const char *env_id, KpError *err) {
         r = load(e, env_id, &m, err);
         if (r < 0)
                 return r;
-        if (m->state != ENV_STATE_RUNNING)
+        if (engine_effective_state(e, m) != ENV_STATE_RUNNING)
                 return kp_error_set_kind(err, KP_ERROR_RUNTIME, -ESRCH, "environment '%s' is not running", env_id);
 
         if (engine_sessions_signal(e, env_id, SIGTERM) > 0 && !wait_sessions_gone(e, env_id, STOP_GRACE_MS)) {
@@ -280,11 +286,5 @@ int engine_stop(Engine *e, const char *env_id, KpError *err) {
                                                  "environment '%s' still has running sessions after SIGKILL", env_id);
         }
 
-        r = engine_lock(e, err);
-        if (r < 0)
-                return r;
-        if (engine_sessions_count(e, env_id) == 0)
-                r = store_metadata_update_state(e->store, env_id, ENV_STATE_BUILT, err);
-        engine_unlock(e);
-        return r;
+        return 0;
 }

@@ -52,13 +52,16 @@ int engine_load_manifest(Engine *e, const EnvMetadata *m, NormalizedManifest **r
 /* Sessions: one marker per running exec/enter, named after the process id
  * and its start time, so a reused pid is never mistaken for a live session. */
 int engine_session_begin(Engine *e, const char *env_id, char **ret_marker, KpError *err);
-/* Remove the marker (and the sessions directory when it was the last one).
- * Needs the store lock. */
+/* Remove the marker, and the sessions directory when it was the last one. */
 void engine_session_end(Engine *e, const char *env_id, const char *marker);
 /* Number of live sessions; stale markers are removed on the way. */
 int engine_sessions_count(Engine *e, const char *env_id);
 /* Send SIG to every live session of ENV_ID; returns how many were signalled. */
 int engine_sessions_signal(Engine *e, const char *env_id, int sig);
+/* The state as users see it: Running while a live session exists, the
+ * stored state otherwise. */
+EnvState engine_effective_state(Engine *e, const EnvMetadata *m);
+
 /* Drop stale markers of every environment and reset environments left in
  * state Running without a live session. Needs the store lock. */
 void engine_sessions_cleanup(Engine *e);

@@ -96,8 +96,14 @@ int engine_resolve_ref(Engine *e, const char *input, bool pretty, char ret_env_i
         if (isempty(input))
                 return kp_error_set_kind(err, KP_ERROR_NOT_FOUND, -ENOENT, "no environment matching ''");
 
-        /* Unlike the original tool, a 64-character input is looked up too,
-         * so a mistyped full id is reported instead of used blindly. */
+        /* A full id is used when its metadata exists (a stat, no listing);
+         * unlike the original tool, a mistyped one is reported instead of
+         * used blindly. */
+        if (env_id_is_valid(input) && store_metadata_exists(e->store, input)) {
+                memcpy(ret_env_id, input, KP_HASH_HEX_SIZE);
+                return 0;
+        }
+
         r = store_metadata_list(e->store, &list, &n, err);
         if (r < 0)
                 return r;

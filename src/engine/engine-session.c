@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Session markers: <env dir>/.sessions/<pid>-<start time>, one per running
- * exec or enter. The start time (field 22 of /proc/<pid>/stat, in clock
+ * exec or enter. An environment is Running exactly while it has a live
+ * marker; the state stored in its metadata stays Built, so a session costs
+ * no metadata write and no fsync. A marker that outlives its process (after
+ * a crash) is stale and ignored. The start time (field 22 of /proc/<pid>/stat, in clock
  * ticks since boot) distinguishes a live session from a reused pid. The store lock is
  * not held while a session runs, so state Running is derived from markers:
  * an environment is Running while at least one marker is live.
@@ -77,18 +80,32 @@ int engine_session_begin(Engine *e, const char *env_id, char **ret_marker, KpErr
         if (!dir || asprintf(&marker, "%d-%llu", (int) pid, process_start_time(pid)) < 0)
                 return kp_error_set(err, -ENOMEM, "out of memory");
 
-        r = kp_mkdir_p(dir, 0755);
-        if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "create '%s': %s", dir, strerror(-r));
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0)
-                return kp_error_set_kind(err, KP_ERROR_RUNTIME, -errno, "open '%s': %m", dir);
-        r = kp_write_file_atomic_at(dfd, marker, "", 0, 0644, 0);
-        if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "write session marker in '%s': %s", dir,
-                                         strerror(-r));
-        *ret_marker = TAKE_PTR(marker);
-        return 0;
+        /* A session that ends removes the directory when it is empty, so a
+         * marker created right after that finds no directory: try again. No
+         * fsync: after a crash the marker would be stale anyway. */
+        for (int attempt = 0; attempt < 8; attempt++) {
+                r = kp_mkdir_p(dir, 0755);
+                if (r < 0)
+                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "create '%s': %s", dir, strerror(-r));
+                dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0) {
+                        if (errno == ENOENT)
+                                continue;
+                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, -errno, "open '%s': %m", dir);
+                }
+                int fd = openat(dfd, marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        r = -errno;
+                else {
+                        (void) close(fd);
+                        *ret_marker = TAKE_PTR(marker);
+                        return 0;
+                }
+                (void) close_and_reset(&dfd);
+                if (r != -ENOENT)
+                        break;
+        }
+        return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "write session marker in '%s': %s", dir, strerror(-r));
 }
 
 void engine_session_end(Engine *e, const char *env_id, const char *marker) {
@@ -156,9 +173,8 @@ int engine_sessions_signal(Engine *e, const char *env_id, int sig) {
         return sessions_foreach(e, env_id, sig);
 }
 
-/* Returns true when ENV_DIR has a sessions directory. It exists from before
- * a session changes the state to Running until after the state is back to
- * Built, so an environment without one cannot be stuck in Running. */
+/* Returns true when ENV_DIR has a sessions directory, which exists while a
+ * session runs (and after a crashed one). */
 static bool has_sessions_dir(const char *env_dir) {
         _cleanup_free_ char *dir = kp_path_join(env_dir, SESSIONS_DIR);
 
@@ -210,4 +226,17 @@ void engine_sessions_cleanup(Engine *e) {
                                 (void) rmdir(dir);
                 }
         }
+}
+
+EnvState engine_effective_state(Engine *e, const EnvMetadata *m) {
+        _cleanup_free_ char *env_dir = engine_env_dir(e, m->env_id);
+
+        if (env_dir && has_sessions_dir(env_dir) && engine_sessions_count(e, m->env_id) > 0)
+                return ENV_STATE_RUNNING;
+        /* Stores written by the original tool may say Running with no
+         * session left; start-up cleanup resets them, and until then they
+         * count as Built. */
+        if (m->state == ENV_STATE_RUNNING)
+                return ENV_STATE_BUILT;
+        return m->state;
 }

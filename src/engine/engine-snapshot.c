@@ -25,10 +25,13 @@ static int load_snapshot_target(Engine *e, const char *env_id, const char *what,
         r = store_metadata_get(e->store, env_id, &m, err);
         if (r < 0)
                 return r;
-        if (m->state != ENV_STATE_BUILT && m->state != ENV_STATE_FROZEN)
+        /* A running session has the upper directory mounted: restoring
+         * under it would break the overlay. */
+        EnvState current = engine_effective_state(e, m);
+        if (current != ENV_STATE_BUILT && current != ENV_STATE_FROZEN)
                 return kp_error_set_kind(err, KP_ERROR_STATE, -EPERM,
                                          "invalid state transition: %s -> %s requires built or frozen state",
-                                         env_state_to_display(m->state), what);
+                                         env_state_to_display(current), what);
         *ret = TAKE_PTR(m);
         return 0;
 }

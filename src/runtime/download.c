@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include <curl/curl.h>
+#include "runtime/curl-api.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>

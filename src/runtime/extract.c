@@ -13,6 +13,7 @@
 
 #include "basic/log.h"
 #include "runtime/extract.h"
+#include "basic/archive-api.h"
 
 /* libarchive reads the archive in blocks of this size. */
 #define EXTRACT_READ_BLOCK (128 * 1024)

@@ -16,6 +16,7 @@
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "store/tree-internal.h"
+#include "basic/archive-api.h"
 
 /* Buffer size for copying content when copy_file_range() is unavailable. */
 #define COPY_BUFFER_SIZE (128 * 1024)
