@@ -122,6 +122,7 @@ static int build_resolve(Engine *e, BuildContext *c, KpError *err) {
                 .store_root = e->root,
                 .manifest = c->manifest,
                 .offline = c->opts->offline,
+                .locked = c->locked,
         };
         engine_report(e, "resolving %s with %zu package(s)", c->manifest->base_image,
                       c->manifest->n_system_packages);
@@ -209,6 +210,7 @@ static int build_new(Engine *e, BuildContext *c, const char *env_dir, KpError *e
                 .store_root = e->root,
                 .manifest = c->manifest,
                 .offline = c->opts->offline,
+                .locked = c->locked,
         };
         engine_report(e, "building environment %s", c->lock->short_id);
         r = c->backend->build(&spec, err);

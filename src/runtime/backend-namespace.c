@@ -160,10 +160,16 @@ static int install_packages(const BackendSpec *spec, const char *env_dir, const 
 
         if (out_fd < 0)
                 return kp_error_set(err, -errno, "cannot create a buffer for the package manager output: %m");
+        _cleanup_strv_free_ char **specs = NULL;
+
         pm = detect_package_manager(rootfs, err);
         if (pm < 0)
                 return pm;
-        r = package_install_commands(pm, m->system_packages, m->n_system_packages, !userns_has_full_range(), &cmds);
+        /* build --locked installs the versions the lock file names. */
+        r = package_locked_specs(pm, m->system_packages, m->n_system_packages, spec->locked, &specs, err);
+        if (r < 0)
+                return r;
+        r = package_install_commands(pm, specs, m->n_system_packages, !userns_has_full_range(), &cmds);
         if (r < 0)
                 return kp_error_set(err, r, "out of memory");
 
@@ -179,9 +185,6 @@ static int install_packages(const BackendSpec *spec, const char *env_dir, const 
         if (r < 0)
                 goto out;
 
-        /* TODO: build --locked should install the exact locked versions
-         * (apt: name=version, dnf: name-version, pacman: cached package
-         * files); this installs the newest ones. */
         log_debug("installing %zu packages via %s", m->n_system_packages, package_manager_to_string(pm));
         for (size_t i = 0; cmds[i] && r >= 0; i++)
                 r = package_command_run(s, cmds[i], out_fd, err);

@@ -20,6 +20,7 @@ typedef struct BackendSpec {
         const char *store_root;
         const NormalizedManifest *manifest;
         bool offline;
+        const Lock *locked;             /* build --locked: install exactly these versions; else NULL */
 } BackendSpec;
 
 typedef struct Backend {

@@ -200,3 +200,55 @@ int package_versions_parse(PackageManager pm, const char *output, char *const *p
         *ret = TAKE_PTR(versions);
         return 0;
 }
+
+int package_locked_specs(PackageManager pm, char *const *packages, size_t n, const Lock *locked, char ***ret,
+                         KpError *err) {
+        _cleanup_strv_free_ char **specs = calloc(n + 1, sizeof(char *));
+
+        if (!specs)
+                return kp_error_set(err, -ENOMEM, "out of memory");
+
+        for (size_t i = 0; i < n; i++) {
+                const char *version = NULL;
+                int q;
+
+                if (!locked) {
+                        specs[i] = strdup(packages[i]);
+                        if (!specs[i])
+                                return kp_error_set(err, -ENOMEM, "out of memory");
+                        continue;
+                }
+
+                for (size_t j = 0; j < locked->n_packages && !version; j++)
+                        if (streq(locked->packages[j].name, packages[i]))
+                                version = locked->packages[j].version;
+                if (!version || streq(version, "unresolved"))
+                        return kp_error_set_kind(err, KP_ERROR_LOCK, -ENOENT,
+                                                 "lock file has no version of package '%s'; run 'karapace build' without --locked to re-resolve",
+                                                 packages[i]);
+
+                switch (pm) {
+                case PACKAGE_MANAGER_APT:
+                case PACKAGE_MANAGER_ZYPPER:
+                        q = asprintf(&specs[i], "%s=%s", packages[i], version);
+                        break;
+                case PACKAGE_MANAGER_DNF:
+                        q = asprintf(&specs[i], "%s-%s", packages[i], version);
+                        break;
+                case PACKAGE_MANAGER_PACMAN:
+                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, -EOPNOTSUPP,
+                                                 "pacman cannot install the locked version %s of '%s' from its repositories; "
+                                                 "build without --locked", version, packages[i]);
+                case _PACKAGE_MANAGER_MAX:
+                case _PACKAGE_MANAGER_INVALID:
+                default:
+                        return kp_error_set(err, -EINVAL, "unknown package manager");
+                }
+                if (q < 0) {
+                        specs[i] = NULL;
+                        return kp_error_set(err, -ENOMEM, "out of memory");
+                }
+        }
+        *ret = TAKE_PTR(specs);
+        return 0;
+}

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include "basic/error.h"
+#include "schema/lock.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -37,6 +40,14 @@ int package_install_commands(PackageManager pm, char *const *packages, size_t n,
 void package_commands_free(char ***cmds);
 
 /* The command that prints the installed version of each of PACKAGES. */
+/* The package arguments for installing PACKAGES: the names themselves, or
+ * with LOCKED the exact locked versions in the package manager's syntax
+ * (apt and zypper "name=version", dnf "name-version"). pacman cannot
+ * install an old version from its repositories, so a locked pacman build
+ * fails with an error saying so, as does a package missing from the lock. */
+int package_locked_specs(PackageManager pm, char *const *packages, size_t n, const Lock *locked, char ***ret,
+                         KpError *err);
+
 int package_query_command(PackageManager pm, char *const *packages, size_t n, char ***ret);
 
 /* Parse OUTPUT of the query command: the version of each requested package
