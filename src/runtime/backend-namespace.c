@@ -80,7 +80,7 @@ static char *output_tail(int fd) {
  * error that shows the end of the output. */
 static int package_command_run(Sandbox *s, char **argv, int out_fd, KpError *err) {
         _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        _cleanup_free_ char *cmdline = NULL, *tail = NULL;
+        _cleanup_free_ char *tail = NULL;
         SandboxCommand cmd = {
                 .argv = argv,
                 .envp = package_env,
