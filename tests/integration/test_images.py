@@ -473,3 +473,64 @@ def test_digest_matches_documented_format(tmp_path, env):
     proc = run_driver("digest", root, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == documented_digest(root, own_ids_as_root=os.geteuid() != 0)
+
+
+# ---- Through the karapace command ----------------------------------------------
+
+
+def karapace(store, project, env, *args, timeout=300):
+    from conftest import binary
+    return subprocess.run([str(binary("karapace")), "--store", str(store), *map(str, args)], cwd=project,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def write_manifest(project, image):
+    project.mkdir(parents=True, exist_ok=True)
+    (project / "karapace.toml").write_text(
+        f'manifest_version = 1\n\n[base]\nimage = "{image}"\n\n[runtime]\nbackend = "namespace"\n')
+
+
+def test_cli_build_and_exec_from_image_server(server, busybox, store, env, tmp_path):
+    publish_builds(server, busybox, "debian", "bookworm", {"20260221_05:24": "from the server\n"})
+    env["KARAPACE_IMAGE_SERVER"] = server.base_url + "/"
+    project = tmp_path / "project"
+    write_manifest(project, "debian/bookworm")
+
+    build = karapace(store, project, env, "--json", "build")
+    assert build.returncode == 0, build.stderr
+    env_id = json.loads(build.stdout)["env_id"]
+    run = karapace(store, project, env, "exec", env_id, "--", "cat", "/etc/motd")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "from the server\n"
+    assert 'base_image = "debian/bookworm"' in (project / "karapace.lock").read_text()
+
+
+def test_cli_pin_writes_the_latest_build_url(server, busybox, store, env, tmp_path):
+    base = publish_builds(server, busybox, "debian", "bookworm", {"20260221_05:24": "x\n", "20260222_05:24": "y\n"})
+    env["KARAPACE_IMAGE_SERVER"] = server.base_url + "/"
+    project = tmp_path / "project"
+    write_manifest(project, "debian")
+
+    check = karapace(store, project, env, "pin", "--check")
+    assert check.returncode == 1
+    assert "is not pinned" in check.stderr
+
+    pin = karapace(store, project, env, "--json", "pin")
+    assert pin.returncode == 0, pin.stderr
+    url = f"{server.base_url}/{base}/20260222_05%3a24/rootfs.tar.xz".lower()
+    assert json.loads(pin.stdout)["base_image"].lower() == url
+    assert f'image = "{json.loads(pin.stdout)["base_image"]}"' in (project / "karapace.toml").read_text()
+    assert karapace(store, project, env, "pin", "--check").returncode == 0
+
+
+def test_cli_url_image_wrong_digest_rejected(server, busybox, store, env, tmp_path):
+    publish(server, busybox, "images/rootfs.tar.xz")
+    project = tmp_path / "project"
+    write_manifest(project, f"{server.base_url}/images/rootfs.tar.xz#sha256={'0' * 64}")
+
+    build = karapace(store, project, env, "build")
+    assert build.returncode != 0
+    assert "0" * 64 in build.stderr, build.stderr
+    assert not (project / "karapace.lock").exists()
+    images = Path(store) / "images"
+    assert not images.exists() or not [p for p in images.iterdir() if (p / "digest").exists()]
