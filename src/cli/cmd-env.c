@@ -187,6 +187,8 @@ int cmd_list(CliContext *ctx, const CliInvocation *inv, KpError *err) {
 }
 
 static void inspect_print_text(const CliContext *ctx, const EnvMetadata *m) {
+        _cleanup_free_ char *driver = engine_overlay_driver(ctx->engine, m->env_id);
+
         printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "env_id:", m->env_id);
         printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "short_id:", m->short_id);
         printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "name:", m->name ? m->name : "(none)");
@@ -198,6 +200,9 @@ static void inspect_print_text(const CliContext *ctx, const EnvMetadata *m) {
         printf("%-*s%u\n", INSPECT_LABEL_WIDTH, "ref_count:", (unsigned) m->ref_count);
         printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "created_at:", m->created_at);
         printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "updated_at:", m->updated_at);
+        /* Only environments whose sandbox has run have a driver to show. */
+        if (driver)
+                printf("%-*s%s\n", INSPECT_LABEL_WIDTH, "overlay:", driver);
 }
 
 int cmd_inspect(CliContext *ctx, const CliInvocation *inv, KpError *err) {

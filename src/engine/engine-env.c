@@ -11,6 +11,7 @@
 #include "basic/fs-util.h"
 #include "basic/log.h"
 #include "engine/engine-internal.h"
+#include "runtime/sandbox-protocol.h"
 
 /* How long stop waits after SIGTERM before it sends SIGKILL, and after
  * SIGKILL before it gives up. */
@@ -115,6 +116,19 @@ int engine_inspect(Engine *e, const char *env_id, EnvMetadata **ret, KpError *er
                 return r;
         (*ret)->state = engine_effective_state(e, *ret);
         return 0;
+}
+
+char *engine_overlay_driver(Engine *e, const char *env_id) {
+        _cleanup_free_ char *env_dir = NULL, *path = NULL;
+        char *text = NULL;
+
+        if (!env_id_is_valid(env_id) || !(env_dir = engine_env_dir(e, env_id)) ||
+            !(path = kp_path_join(env_dir, SANDBOX_DRIVER_NAME)))
+                return NULL;
+        if (kp_read_file_at(AT_FDCWD, path, 64, &text, NULL) < 0)
+                return NULL;
+        text[strcspn(text, "\n")] = '\0';
+        return text;
 }
 
 int engine_destroy(Engine *e, const char *env_id, KpError *err) {

@@ -103,6 +103,11 @@ int engine_rename(Engine *e, const char *env_id, const char *new_name, KpError *
 int engine_list(Engine *e, EnvMetadata **ret, size_t *ret_count, KpError *err);
 int engine_inspect(Engine *e, const char *env_id, EnvMetadata **ret, KpError *err);
 
+/* The overlay driver the environment's sandbox last mounted with
+ * ("overlay" or "fuse-overlayfs"), or NULL when it never ran or its backend
+ * mounts none. Caller frees. */
+char *engine_overlay_driver(Engine *e, const char *env_id);
+
 /* --- Snapshots --- */
 
 typedef struct SnapshotInfo {

@@ -512,3 +512,12 @@ def test_package_request_without_package_manager_fails(sbx):
     env_root = sbx.store / "env"
     left = [p.name for p in env_root.iterdir()] if env_root.exists() else []
     assert left == []
+
+
+def test_inspect_reports_overlay_driver(sbx, env_id):
+    before = sbx.ok("inspect", env_id).stdout
+    assert "overlay:" not in before
+    sbx.ok("exec", env_id, "--", "true")
+    after = sbx.ok("inspect", env_id).stdout
+    expected = "fuse-overlayfs" if os.environ.get("KARAPACE_OVERLAY") == "fuse" else "overlay"
+    assert f"overlay:     {expected}\n" in after
