@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/log.h"
 #include "cli/cli.h"
@@ -14,6 +15,20 @@
 
 /* --- Running commands --- */
 
+/* Terminal integration for interactive sessions, when stderr is a
+ * terminal: the OSC 777 container push and pop sequences that terminals
+ * such as Ptyxis use to mark container sessions, and a banner line. */
+static void terminal_session_begin(const char *env_id, const char *image, const char *hostname) {
+        fprintf(stderr, "\033]777;container;push;%s;karapace;%s\033\\", hostname, env_id);
+        fprintf(stderr, "\033[1;36m[karapace]\033[0m entering \033[1m%s\033[0m (%.12s) as \033[1m%s\033[0m\n",
+                image, env_id, hostname);
+}
+
+static void terminal_session_end(const char *env_id) {
+        fputs("\033]777;container;pop;;\033\\", stderr);
+        fprintf(stderr, "\033[1;36m[karapace]\033[0m exited environment %.12s\n", env_id);
+}
+
 static int env_run(CliContext *ctx, const char *input, char *const *argv, bool interactive, KpError *err) {
         char env_id[KP_HASH_HEX_SIZE];
         int status = 0;
@@ -23,12 +38,20 @@ static int env_run(CliContext *ctx, const char *input, char *const *argv, bool i
         if (r < 0)
                 return r;
 
+        _cleanup_free_ char *image = NULL, *hostname = NULL;
+        bool banner = interactive && isatty(STDERR_FILENO) &&
+                      engine_describe(ctx->engine, env_id, &image, &hostname, NULL) >= 0;
+
+        if (banner)
+                terminal_session_begin(env_id, image, hostname);
         cli_signals_set_passthrough(true);
         if (interactive)
                 r = engine_enter(ctx->engine, env_id, argv, &status, err);
         else
                 r = engine_exec(ctx->engine, env_id, argv, &status, err);
         cli_signals_set_passthrough(false);
+        if (banner)
+                terminal_session_end(env_id);
         if (r < 0)
                 return r;
 

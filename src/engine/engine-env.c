@@ -118,6 +118,27 @@ int engine_inspect(Engine *e, const char *env_id, EnvMetadata **ret, KpError *er
         return 0;
 }
 
+int engine_describe(Engine *e, const char *env_id, char **ret_base_image, char **ret_hostname, KpError *err) {
+        _cleanup_env_metadata_free_ EnvMetadata *m = NULL;
+        _cleanup_free_ char *hostname = NULL, *image = NULL;
+        NormalizedManifest *manifest = NULL;
+        int r;
+
+        r = load(e, env_id, &m, err);
+        if (r < 0)
+                return r;
+        r = engine_load_manifest(e, m, &manifest, err);
+        if (r < 0)
+                return r;
+        image = strdup(manifest->base_image);
+        normalized_manifest_free(manifest);
+        if (!image || asprintf(&hostname, "karapace-%.12s", env_id) < 0)
+                return kp_error_set(err, -ENOMEM, "out of memory");
+        *ret_base_image = TAKE_PTR(image);
+        *ret_hostname = TAKE_PTR(hostname);
+        return 0;
+}
+
 char *engine_overlay_driver(Engine *e, const char *env_id) {
         _cleanup_free_ char *env_dir = NULL, *path = NULL;
         char *text = NULL;

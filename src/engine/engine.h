@@ -103,6 +103,11 @@ int engine_rename(Engine *e, const char *env_id, const char *new_name, KpError *
 int engine_list(Engine *e, EnvMetadata **ret, size_t *ret_count, KpError *err);
 int engine_inspect(Engine *e, const char *env_id, EnvMetadata **ret, KpError *err);
 
+/* The base image name from the environment's manifest and the hostname
+ * its sandbox gets ("karapace-<short id>"), for terminal integration.
+ * Callers free both. */
+int engine_describe(Engine *e, const char *env_id, char **ret_base_image, char **ret_hostname, KpError *err);
+
 /* The overlay driver the environment's sandbox last mounted with
  * ("overlay" or "fuse-overlayfs"), or NULL when it never ran or its backend
  * mounts none. Caller frees. */

@@ -407,6 +407,11 @@ def test_enter_runs_a_shell_on_a_terminal(sbx, env_id):
     assert "sum=42" in text
     assert "/dev/pts/" in text
     assert os.waitstatus_to_exitcode(status) == 5
+    # Terminal integration: container push and pop markers and the banner.
+    assert f"\x1b]777;container;push;karapace-{env_id[:12]};karapace;{env_id}\x1b\\" in text
+    assert "\x1b]777;container;pop;;\x1b\\" in text
+    assert f"entering \x1b[1mfile://" in text
+    assert f"exited environment {env_id[:12]}" in text
 
 
 def test_enter_without_terminal_runs_the_shell(sbx, env_id):
