@@ -103,3 +103,12 @@ def kp(workdir):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes tens of seconds (bootstraps a Debian base)")
+
+
+def remove_tree(path):
+    """Remove PATH, including files that a sandbox created under subordinate
+    ids, which only a user namespace with the caller's id range can delete."""
+    shutil.rmtree(path, ignore_errors=True)
+    if os.path.exists(path) and os.geteuid() != 0 and shutil.which("unshare"):
+        subprocess.run(["unshare", "--map-root-user", "--map-auto", "rm", "-rf", str(path)],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Karapace
+from conftest import Karapace, remove_tree
 
 MANIFEST = """manifest_version = 1
 
@@ -43,7 +43,8 @@ def debian(tmp_path_factory):
     assert result.code == 0, result
     kp.env_id = result.json()["env_id"]
     kp.lock_text = (path.parent / "karapace.lock").read_text()
-    return kp
+    yield kp
+    remove_tree(kp.workdir)
 
 
 def locked_versions(lock_text):
@@ -60,15 +61,29 @@ def test_lock_records_installed_versions(debian):
     assert debian.ok("exec", "deb", "--", "hello").stdout == "Hello, world!\n"
 
 
-def test_locked_rebuild_gives_same_env_id(debian):
+def test_locked_rebuild_in_fresh_store(debian, tmp_path):
+    """Another machine with only the manifest and the lock: a new store
+    (its own bootstrap) installs the locked versions and gets the same id."""
+    fresh = Karapace(tmp_path)
+    (fresh.project / "karapace.toml").write_text((debian.project / "karapace.toml").read_text())
+    (fresh.project / "karapace.lock").write_text(debian.lock_text)
+    result = fresh.run("--json", "build", "--locked", timeout=1200)
+    assert result.code == 0, result
+    assert result.json()["env_id"] == debian.env_id
+    # --locked never rewrites the lock.
+    assert (fresh.project / "karapace.lock").read_text() == debian.lock_text
+    assert fresh.ok("exec", debian.env_id, "--", "hello").stdout == "Hello, world!\n"
+    fresh.ok("destroy", debian.env_id)
+    remove_tree(fresh.store)
+
+
+def test_locked_rebuild_after_destroy_and_gc(debian):
     debian.ok("destroy", "deb")
     debian.ok("gc")
     assert debian.ok("--json", "list").json() == []
     result = debian.run("--json", "build", "--locked", timeout=1200)
     assert result.code == 0, result
     assert result.json()["env_id"] == debian.env_id
-    # --locked never rewrites the lock.
-    assert (debian.project / "karapace.lock").read_text() == debian.lock_text
     assert debian.ok("exec", debian.env_id, "--", "hello").stdout == "Hello, world!\n"
 
 
