@@ -28,6 +28,7 @@ typedef struct BuildContext {
         Lock *lock;                     /* the new lock */
         const Backend *backend;
         char manifest_hash[KP_HASH_HEX_SIZE];
+        char preliminary[KP_HASH_HEX_SIZE];     /* the id the resolution ran under */
 } BuildContext;
 
 static void build_context_done(BuildContext *c) {
@@ -106,7 +107,7 @@ static int build_load_manifest(BuildContext *c, KpError *err) {
 static int build_resolve(Engine *e, BuildContext *c, KpError *err) {
         _cleanup_(resolution_result_freep) ResolutionResult *resolution = NULL;
         _cleanup_free_ char *env_dir = NULL;
-        char preliminary[KP_HASH_HEX_SIZE];
+        char *preliminary = c->preliminary;
         int r;
 
         r = identity_preliminary_compute(c->manifest, preliminary);
@@ -211,6 +212,7 @@ static int build_new(Engine *e, BuildContext *c, const char *env_dir, KpError *e
                 .manifest = c->manifest,
                 .offline = c->opts->offline,
                 .locked = c->locked,
+                .resolve_id = c->preliminary,
         };
         engine_report(e, "building environment %s", c->lock->short_id);
         r = c->backend->build(&spec, err);

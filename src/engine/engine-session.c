@@ -181,10 +181,32 @@ static bool has_sessions_dir(const char *env_dir) {
         return dir && kp_is_dir_at(AT_FDCWD, dir);
 }
 
+/* Remove the scratch directories of builds and resolutions that ended
+ * without cleaning up (a crash, or a build that failed after resolving).
+ * Builds hold the store lock, and so does the caller, so none is in use. */
+static void remove_stale_build_dirs(Engine *e) {
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+
+        if (kp_dir_list_at(AT_FDCWD, e->env_root, false, true, &names, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                _cleanup_error_ KpError err = KP_ERROR_INIT;
+
+                if (!strneq(names[i], ".build-", 7) && !strneq(names[i], ".resolve-", 9))
+                        continue;
+                path = kp_path_join(e->env_root, names[i]);
+                if (path && engine_remove_tree(e, path, &err) < 0)
+                        log_warn("cannot remove leftover '%s': %s", path, err.message);
+        }
+}
+
 void engine_sessions_cleanup(Engine *e) {
         _cleanup_strv_free_ char **ids = NULL;
         size_t n = 0;
 
+        remove_stale_build_dirs(e);
         if (kp_dir_list_at(AT_FDCWD, e->env_root, true, true, &ids, &n) < 0)
                 return;
 

@@ -207,6 +207,41 @@ static int ensure_image(const BackendSpec *spec, ImageInfo *ret, KpError *err) {
         return image_ensure(spec->store_root, spec->manifest->base_image, &opts, ret, err);
 }
 
+static char *resolve_scratch_path(const char *store_root, const char *id) {
+        char *path = NULL;
+
+        if (asprintf(&path, "%s/env/.resolve-%s", store_root, id) < 0)
+                return NULL;
+        return path;
+}
+
+/* Move the upper directory that the resolution for spec->resolve_id filled
+ * into UPPER. Returns 1 when it did, 0 when there is none to take. */
+static int take_resolved_upper(const BackendSpec *spec, const char *upper, KpError *err) {
+        _cleanup_free_ char *scratch = NULL, *scratch_upper = NULL;
+        int r = 0;
+
+        if (!spec->resolve_id)
+                return 0;
+        scratch = resolve_scratch_path(spec->store_root, spec->resolve_id);
+        if (!scratch || !(scratch_upper = kp_path_join(scratch, "upper")))
+                return kp_error_set(err, -ENOMEM, "out of memory");
+        if (kp_is_dir_at(AT_FDCWD, scratch_upper)) {
+                if (rename(scratch_upper, upper) < 0)
+                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, -errno, "cannot move '%s' to '%s': %m",
+                                                 scratch_upper, upper);
+                log_debug("reusing the packages installed while resolving");
+                r = 1;
+        }
+        {
+                _cleanup_error_ KpError rm_err = KP_ERROR_INIT;
+
+                if (userns_remove_tree(scratch, &rm_err) < 0)
+                        log_warn("cannot remove '%s': %s", scratch, rm_err.message);
+        }
+        return r;
+}
+
 static int namespace_resolve(const BackendSpec *spec, ResolutionResult **ret, KpError *err) {
         const NormalizedManifest *m = spec->manifest;
         _cleanup_(image_info_done) ImageInfo image = {};
@@ -226,20 +261,27 @@ static int namespace_resolve(const BackendSpec *spec, ResolutionResult **ret, Kp
                 return kp_error_set(err, r, "out of memory");
 
         if (m->n_system_packages > 0) {
-                /* A scratch overlay next to the environments, discarded after
-                 * the versions are known. */
-                if (asprintf(&scratch, "%s/env/.resolve-XXXXXX", spec->store_root) < 0 || !mkdtemp(scratch))
-                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, -errno, "cannot create a scratch directory: %m");
+                /* A scratch overlay next to the environments. The build that
+                 * follows moves its upper directory into the environment
+                 * instead of installing the same packages again; the engine
+                 * removes scratch directories that no build took. */
+                scratch = resolve_scratch_path(spec->store_root, spec->env_id);
+                if (!scratch)
+                        return kp_error_set(err, -ENOMEM, "out of memory");
+                r = userns_remove_tree(scratch, err);
+                if (r < 0)
+                        return r;
+                if (mkdir(scratch, 0700) < 0)
+                        return kp_error_set_kind(err, KP_ERROR_RUNTIME, -errno, "cannot create '%s': %m", scratch);
 
                 r = install_packages(spec, scratch, image.rootfs, &versions, err);
-                {
+                if (r < 0) {
                         _cleanup_error_ KpError rm_err = KP_ERROR_INIT;
 
                         if (userns_remove_tree(scratch, &rm_err) < 0)
                                 log_warn("cannot remove '%s': %s", scratch, rm_err.message);
-                }
-                if (r < 0)
                         return r;
+                }
         }
 
         for (size_t i = 0; i < m->n_system_packages; i++) {
@@ -274,12 +316,24 @@ static int namespace_build(const BackendSpec *spec, KpError *err) {
         if (r < 0)
                 return r;
 
-        r = kp_mkdir_p(upper, 0755);
+        r = kp_mkdir_p(spec->env_dir, 0755);
         if (r < 0)
-                return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "cannot create '%s': %s", upper, strerror(-r));
+                return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "cannot create '%s': %s", spec->env_dir,
+                                         strerror(-r));
         r = write_lower_link(spec->env_dir, image.rootfs, err);
         if (r < 0)
                 return r;
+
+        /* The resolution installed exactly these packages on this image. */
+        if (spec->manifest->n_system_packages > 0 && !kp_path_exists_at(AT_FDCWD, upper)) {
+                r = take_resolved_upper(spec, upper, err);
+                if (r != 0)
+                        return r < 0 ? r : 0;
+        }
+
+        r = kp_mkdir_p(upper, 0755);
+        if (r < 0)
+                return kp_error_set_kind(err, KP_ERROR_RUNTIME, r, "cannot create '%s': %s", upper, strerror(-r));
 
         if (spec->manifest->n_system_packages == 0)
                 return 0;

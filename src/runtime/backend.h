@@ -21,6 +21,8 @@ typedef struct BackendSpec {
         const NormalizedManifest *manifest;
         bool offline;
         const Lock *locked;             /* build --locked: install exactly these versions; else NULL */
+        const char *resolve_id;         /* build: the id the resolution ran under, whose work the
+                                         * backend may reuse; NULL when unknown */
 } BackendSpec;
 
 typedef struct Backend {
