@@ -426,11 +426,10 @@ static int unpack_directory(UnpackContext *c, const TreeEntry *entries, size_t n
         return unpack_directory_attributes(c, entries, n, e, fd);
 }
 
-static int unpack_symlink(UnpackContext *c, const TreeEntry *e, int parent_fd, const char *name) {
+/* Set the owner and the extended attributes of the entry NAME (not
+ * followed if it is a symlink) below PARENT_FD. */
+static int unpack_set_metadata_at(UnpackContext *c, const TreeEntry *e, int parent_fd, const char *name) {
         int r;
-
-        if (symlinkat(e->target, parent_fd, name) < 0)
-                return unpack_fail(c, -errno, e->path, "create");
 
         r = unpack_set_owner(c, e, -1, parent_fd, name);
         if (r < 0)
@@ -439,6 +438,18 @@ static int unpack_symlink(UnpackContext *c, const TreeEntry *e, int parent_fd, c
         r = unpack_set_xattrs(c, e, -1, parent_fd, name, NULL);
         if (r < 0)
                 return unpack_fail(c, r, e->path, "set the extended attributes of");
+        return 0;
+}
+
+static int unpack_symlink(UnpackContext *c, const TreeEntry *e, int parent_fd, const char *name) {
+        int r;
+
+        if (symlinkat(e->target, parent_fd, name) < 0)
+                return unpack_fail(c, -errno, e->path, "create");
+
+        r = unpack_set_metadata_at(c, e, parent_fd, name);
+        if (r < 0)
+                return r;
 
         c->report.symlinks++;
         return 0;
@@ -510,13 +521,9 @@ static int unpack_whiteout(UnpackContext *c, const TreeEntry *e, int parent_fd, 
         if (fchmodat(parent_fd, name, e->mode, AT_SYMLINK_NOFOLLOW) < 0)
                 return unpack_fail(c, -errno, e->path, "set the mode of");
 
-        r = unpack_set_owner(c, e, -1, parent_fd, name);
+        r = unpack_set_metadata_at(c, e, parent_fd, name);
         if (r < 0)
-                return unpack_fail(c, r, e->path, "set the owner of");
-
-        r = unpack_set_xattrs(c, e, -1, parent_fd, name, NULL);
-        if (r < 0)
-                return unpack_fail(c, r, e->path, "set the extended attributes of");
+                return r;
 
         c->report.whiteout_devices++;
         return 0;
