@@ -17,7 +17,7 @@ void kp_dlopen_required(const char *soname, const char *package, const char *con
         for (size_t i = 0; i < n; i++) {
                 slots[i] = dlsym(handle, names[i]);
                 if (!slots[i]) {
-                        log_error("%s has no symbol %s; install a current %s", soname, names[i], package);
+                        log_error("%s is missing the symbol %s; update the Debian package %s", soname, names[i], package);
                         exit(EXIT_FAILURE);
                 }
         }

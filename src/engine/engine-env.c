@@ -243,9 +243,9 @@ static int run_session(Engine *e, const char *env_id, char *const *argv, bool in
         const Backend *b = NULL;
         int r;
 
-        /* The lock covers only the check and the marker, so that a destroy
-         * cannot remove the environment in between; the session itself runs
-         * without it and other commands keep working meanwhile. */
+        /* The lock covers only the check and the marker, so a destroy
+         * cannot remove the environment in between. The session itself runs
+         * without it, and other commands keep working meanwhile. */
         r = engine_lock(e, err);
         if (r < 0)
                 return r;

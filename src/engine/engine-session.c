@@ -255,8 +255,8 @@ EnvState engine_effective_state(Engine *e, const EnvMetadata *m) {
 
         if (env_dir && has_sessions_dir(env_dir) && engine_sessions_count(e, m->env_id) > 0)
                 return ENV_STATE_RUNNING;
-        /* Stores written by the original tool may say Running with no
-         * session left; start-up cleanup resets them, and until then they
+        /* Stores written by the original tool may record Running with no
+         * session left. Start-up cleanup resets them, and until then they
          * count as Built. */
         if (m->state == ENV_STATE_RUNNING)
                 return ENV_STATE_BUILT;
