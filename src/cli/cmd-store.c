@@ -1,21 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
 
+#include "basic/fs-util.h"
 #include "cli/cli.h"
 #include "cli/output.h"
 
 /* --- gc --- */
 
-static int gc_print_json(const GcSummary *s, bool dry_run, KpError *err) {
-        return cli_print_json(json_pack("{s:b, s:o, s:o, s:o, s:I, s:I, s:I}",
-                                        "dry_run", dry_run,
-                                        "orphaned_envs", cli_json_strv(s->orphaned_envs, s->n_orphaned_envs),
-                                        "orphaned_layers", cli_json_strv(s->orphaned_layers, s->n_orphaned_layers),
-                                        "orphaned_objects", cli_json_strv(s->orphaned_objects, s->n_orphaned_objects),
-                                        "removed_envs", (json_int_t) s->removed_envs,
-                                        "removed_layers", (json_int_t) s->removed_layers,
-                                        "removed_objects", (json_int_t) s->removed_objects),
-                              err);
+/* IMAGES (may be NULL: gc without --images) adds an "images" member. */
+static int gc_print_json(const GcSummary *s, bool dry_run, char **images, size_t n_images, KpError *err) {
+        json_t *v = json_pack("{s:b, s:o, s:o, s:o, s:I, s:I, s:I}",
+                              "dry_run", dry_run,
+                              "orphaned_envs", cli_json_strv(s->orphaned_envs, s->n_orphaned_envs),
+                              "orphaned_layers", cli_json_strv(s->orphaned_layers, s->n_orphaned_layers),
+                              "orphaned_objects", cli_json_strv(s->orphaned_objects, s->n_orphaned_objects),
+                              "removed_envs", (json_int_t) s->removed_envs,
+                              "removed_layers", (json_int_t) s->removed_layers,
+                              "removed_objects", (json_int_t) s->removed_objects);
+
+        if (v && images)
+                (void) json_object_set_new(v, "images", cli_json_strv(images, n_images));
+        return cli_print_json(v, err);
 }
 
 /* A dry run reports the orphans it found, a real run what it removed. */
@@ -44,19 +49,32 @@ static void gc_print_text(const GcSummary *s, bool dry_run) {
 
 int cmd_gc(CliContext *ctx, const CliInvocation *inv, KpError *err) {
         _cleanup_(gc_summary_done) GcSummary summary = {};
-        bool dry_run = cli_option_flag(inv, "dry-run");
+        _cleanup_strv_free_ char **images = NULL;
+        bool dry_run = cli_option_flag(inv, "dry-run"), with_images = cli_option_flag(inv, "images");
+        size_t n_images = 0;
         int r;
 
         r = engine_gc(ctx->engine, dry_run, &summary, err);
         if (r < 0)
                 return r;
-
-        if (ctx->json) {
-                r = gc_print_json(&summary, dry_run, err);
+        if (with_images && !summary.cancelled) {
+                r = engine_gc_images(ctx->engine, dry_run, &images, &n_images, err);
                 if (r < 0)
                         return r;
-        } else
+        }
+
+        if (ctx->json) {
+                r = gc_print_json(&summary, dry_run, with_images ? images : NULL, n_images, err);
+                if (r < 0)
+                        return r;
+        } else {
                 gc_print_text(&summary, dry_run);
+                if (with_images)
+                        printf("gc: %s %zu images%s", dry_run ? "would remove" : "removed", n_images,
+                               n_images > 0 ? ":" : "\n");
+                for (size_t i = 0; with_images && i < n_images; i++)
+                        printf(" %s%s", images[i], i + 1 == n_images ? "\n" : "");
+        }
 
         if (summary.cancelled) {
                 fputs("gc was interrupted before it finished. Run it again to remove the rest.\n", stderr);

@@ -189,6 +189,8 @@ static const CliCommand commands[] = {
                 .summary = "Remove unreferenced objects, layers and environments from the store",
                 .options = {
                         { "dry-run", 0, NULL, CLI_VALUE_TEXT, NULL, NULL, "Only count what would be removed" },
+                        { "images", 0, NULL, CLI_VALUE_TEXT, NULL, NULL,
+                          "Also remove cached base images that no environment is built on" },
                 },
                 .handler = cmd_gc,
         },

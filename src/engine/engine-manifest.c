@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "basic/fs-util.h"
+#include "basic/log.h"
 #include "engine/engine-internal.h"
 #include "runtime/image.h"
 #include "schema/image-name.h"
@@ -139,4 +140,74 @@ int engine_gc(Engine *e, bool dry_run, GcSummary *ret, KpError *err) {
 out:
         engine_unlock(e);
         return r;
+}
+
+/* The image cache key an environment's lower link points into
+ * (<root>/images/<key>/rootfs), or NULL. */
+static char *env_image_key(Engine *e, const char *env_name) {
+        _cleanup_free_ char *link = NULL, *target = NULL;
+        char *rootfs, *key;
+
+        if (asprintf(&link, "%s/%s/lower", e->env_root, env_name) < 0)
+                return NULL;
+        target = realpath(link, NULL);
+        if (!target)
+                return NULL;
+        rootfs = strrchr(target, '/');
+        if (!rootfs || !streq(rootfs, "/rootfs"))
+                return NULL;
+        *rootfs = '\0';
+        key = strrchr(target, '/');
+        return key ? strdup(key + 1) : NULL;
+}
+
+int engine_gc_images(Engine *e, bool dry_run, char ***ret_keys, size_t *ret_count, KpError *err) {
+        _cleanup_strv_free_ char **cached = NULL, **envs = NULL, **used = NULL, **removed = NULL;
+        size_t n_cached = 0, n_envs = 0, n_used = 0, n_removed = 0;
+        int r;
+
+        r = engine_lock(e, err);
+        if (r < 0)
+                return r;
+
+        r = image_cache_list(e->root, &cached, &n_cached, err);
+        if (r >= 0 && kp_dir_list_at(AT_FDCWD, e->env_root, false, true, &envs, &n_envs) < 0)
+                r = kp_error_set_kind(err, KP_ERROR_STORE, -errno, "list '%s': %m", e->env_root);
+        for (size_t i = 0; r >= 0 && i < n_envs; i++) {
+                char *key = env_image_key(e, envs[i]);
+                if (key && kp_strv_push(&used, &n_used, key) < 0)
+                        r = kp_error_set(err, -ENOMEM, "out of memory");
+        }
+        if (r >= 0 && !removed && !(removed = calloc(1, sizeof(char *))))
+                r = kp_error_set(err, -ENOMEM, "out of memory");
+
+        for (size_t i = 0; r >= 0 && i < n_cached; i++) {
+                _cleanup_free_ char *dir = NULL, *lock = NULL;
+                bool in_use = false;
+
+                for (size_t j = 0; j < n_used && !in_use; j++)
+                        in_use = streq(used[j], cached[i]);
+                if (in_use)
+                        continue;
+                if (!dry_run) {
+                        if (asprintf(&dir, "%s/images/%s", e->root, cached[i]) < 0 ||
+                            asprintf(&lock, "%s/images/%s.lock", e->root, cached[i]) < 0) {
+                                r = kp_error_set(err, -ENOMEM, "out of memory");
+                                break;
+                        }
+                        r = engine_remove_tree(e, dir, err);
+                        if (r < 0)
+                                break;
+                        (void) unlink(lock);
+                }
+                if (kp_strv_push(&removed, &n_removed, strdup(cached[i])) < 0)
+                        r = kp_error_set(err, -ENOMEM, "out of memory");
+        }
+        engine_unlock(e);
+        if (r < 0)
+                return r;
+
+        *ret_keys = TAKE_PTR(removed);
+        *ret_count = n_removed;
+        return 0;
 }

@@ -152,6 +152,12 @@ static inline void gc_summary_done(GcSummary *r) {
 }
 int engine_gc(Engine *e, bool dry_run, GcSummary *ret, KpError *err);
 
+/* Remove cached base images that no environment is built on (images are
+ * kept otherwise, ready for the next build). Returns the cache keys removed,
+ * or with DRY_RUN those that would be (NULL-terminated, sorted; free with
+ * kp_strv_free()). */
+int engine_gc_images(Engine *e, bool dry_run, char ***ret_keys, size_t *ret_count, KpError *err);
+
 typedef struct VerifySummary {
         size_t objects_checked, objects_passed;
         size_t layers_checked, layers_passed;

@@ -526,3 +526,24 @@ def test_inspect_reports_overlay_driver(sbx, env_id):
     after = sbx.ok("inspect", env_id).stdout
     expected = "fuse-overlayfs" if os.environ.get("KARAPACE_OVERLAY") == "fuse" else "overlay"
     assert f"overlay:     {expected}\n" in after
+
+
+def test_gc_images_removes_only_unused(sbx):
+    env = build(sbx, sbx.tarball)
+    images = sbx.store / "images"
+    cached = [p.name for p in images.iterdir() if p.is_dir()]
+    assert len(cached) == 1
+
+    # The environment still uses its image: nothing to remove.
+    assert sbx.ok("--json", "gc", "--images", "--dry-run").json()["images"] == []
+    sbx.ok("destroy", env)
+
+    dry = sbx.ok("--json", "gc", "--images", "--dry-run").json()
+    assert dry["images"] == cached
+    assert (images / cached[0]).is_dir()
+
+    text = sbx.ok("gc", "--images").stdout
+    assert f"gc: removed 1 images: {cached[0]}" in text
+    assert not (images / cached[0]).exists()
+    # Without --images the JSON keeps the reference shape.
+    assert "images" not in sbx.ok("--json", "gc").json()
