@@ -98,9 +98,9 @@ void kp_random_hex(char *buf, size_t len) {
                 ssize_t n = getrandom(raw, chunk, 0);
 
                 if (n <= 0) {
-                        /* getrandom() only fails before the pool is ready or
-                         * with EINTR; fall back to a weaker source rather than
-                         * fail, since these names only need to be unique. */
+                        /* getrandom() can fail (EINTR, or ENOSYS on old
+                         * kernels). These names only need to be unique, so a
+                         * weaker source is good enough. */
                         for (size_t i = 0; i < chunk; i++)
                                 raw[i] = (uint8_t) random();
                         n = (ssize_t) chunk;

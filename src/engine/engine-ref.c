@@ -96,9 +96,9 @@ int engine_resolve_ref(Engine *e, const char *input, bool pretty, char ret_env_i
         if (isempty(input))
                 return kp_error_set_kind(err, KP_ERROR_NOT_FOUND, -ENOENT, "no environment matching ''");
 
-        /* A full id is used when its metadata exists (a stat, no listing);
-         * unlike the original tool, a mistyped one is reported instead of
-         * used blindly. */
+        /* A full id is used when its metadata exists, which takes one stat
+         * and no listing. Unlike the original tool, a mistyped full id is
+         * reported instead of used blindly. */
         if (env_id_is_valid(input) && store_metadata_exists(e->store, input)) {
                 memcpy(ret_env_id, input, KP_HASH_HEX_SIZE);
                 return 0;

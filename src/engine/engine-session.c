@@ -2,7 +2,7 @@
 /*
  * Session markers: <env dir>/.sessions/<pid>-<start time>, one per running
  * exec or enter. An environment is Running exactly while it has a live
- * marker; the state stored in its metadata stays Built, so a session costs
+ * marker. The state stored in its metadata stays Built, so a session costs
  * no metadata write and no fsync. A marker that outlives its process (after
  * a crash) is stale and ignored. The start time (field 22 of /proc/<pid>/stat, in clock
  * ticks since boot) distinguishes a live session from a reused pid. The store lock is

@@ -263,7 +263,7 @@ static int namespace_resolve(const BackendSpec *spec, ResolutionResult **ret, Kp
         if (m->n_system_packages > 0) {
                 /* A scratch overlay next to the environments. The build that
                  * follows moves its upper directory into the environment
-                 * instead of installing the same packages again; the engine
+                 * instead of installing the same packages again. The engine
                  * removes scratch directories that no build took. */
                 scratch = resolve_scratch_path(spec->store_root, spec->env_id);
                 if (!scratch)
